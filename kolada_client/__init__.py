@@ -1,0 +1,42 @@
+"""A faithful, polite client for Kolada API v3, and a local Kolada-compatible server for tests.
+
+    >>> from kolada_client import KoladaClient            # doctest: +SKIP
+    >>> KoladaClient().values("N00945", ["0584"], years=[2021, 2022])  # doctest: +SKIP
+"""
+
+from ._client import DEFAULT_BASE_URL, FIRST_YEAR, MAX_IDS_PER_LIST, MAX_PER_PAGE, KoladaClient, chunked
+from ._exceptions import (
+    ApiGoneError,
+    HTTPStatusError,
+    InvalidRequestError,
+    KoladaError,
+    MalformedResponseError,
+    NotFoundError,
+    RetriesExhaustedError,
+    UnknownIdError,
+    UnknownIdWarning,
+)
+from ._snapshot_files import SNAPSHOT_DIR
+from ._transport import RetryPolicy
+from ._version import __version__
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "FIRST_YEAR",
+    "MAX_IDS_PER_LIST",
+    "MAX_PER_PAGE",
+    "SNAPSHOT_DIR",
+    "ApiGoneError",
+    "HTTPStatusError",
+    "InvalidRequestError",
+    "KoladaClient",
+    "KoladaError",
+    "MalformedResponseError",
+    "NotFoundError",
+    "RetriesExhaustedError",
+    "RetryPolicy",
+    "UnknownIdError",
+    "UnknownIdWarning",
+    "__version__",
+    "chunked",
+]

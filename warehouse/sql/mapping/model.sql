@@ -1,0 +1,44 @@
+-- The municipalities' follow-up models (from mappings/<model>/), rewritten on every refresh.
+-- Every table is keyed by the focus municipality, so several models live side by side.
+CREATE TABLE IF NOT EXISTS mapping.model_municipality (
+    focus_municipality_id VARCHAR NOT NULL,
+    municipality_id       VARCHAR NOT NULL,
+    role                  VARCHAR NOT NULL CHECK (role IN ('focus', 'peer', 'region')),
+    model_name            VARCHAR,
+    PRIMARY KEY (focus_municipality_id, municipality_id, role)
+);
+CREATE TABLE IF NOT EXISTS mapping.goal_kpi (
+    focus_municipality_id VARCHAR NOT NULL,
+    goal                  INTEGER NOT NULL,
+    kpi_id                VARCHAR NOT NULL,
+    target                VARCHAR,
+    higher_is_better      BOOLEAN,
+    area                  VARCHAR,
+    evidence              VARCHAR,
+    note                  VARCHAR,
+    is_local              BOOLEAN NOT NULL,
+    PRIMARY KEY (focus_municipality_id, goal, kpi_id)
+);
+CREATE TABLE IF NOT EXISTS mapping.local_kpi (
+    focus_municipality_id VARCHAR NOT NULL,
+    kpi_id                VARCHAR NOT NULL,
+    title                 VARCHAR NOT NULL,
+    description           VARCHAR,
+    PRIMARY KEY (focus_municipality_id, kpi_id)
+);
+CREATE TABLE IF NOT EXISTS mapping.local_value (
+    focus_municipality_id VARCHAR NOT NULL,
+    kpi_id                VARCHAR NOT NULL,
+    municipality_id       VARCHAR NOT NULL,
+    year                  INTEGER NOT NULL,
+    gender                VARCHAR NOT NULL,
+    value                 DOUBLE NOT NULL,
+    PRIMARY KEY (focus_municipality_id, kpi_id, municipality_id, year, gender)
+);
+CREATE TABLE IF NOT EXISTS mapping.retired_kpi (
+    focus_municipality_id VARCHAR NOT NULL,
+    kpi_id                VARCHAR NOT NULL,
+    PRIMARY KEY (focus_municipality_id, kpi_id)
+);
+COMMENT ON TABLE mapping.goal_kpi IS 'Which KPI follows up which goal, per focus municipality (the municipality''s own model)';
+COMMENT ON TABLE mapping.retired_kpi IS 'KPIs a model names that Kolada has retired; left out of the marts and reported as warnings';
