@@ -120,7 +120,7 @@ def check_follow_up_models(
     if errors:
         raise RefreshFailed("The follow-up model has errors; nothing was published:\n" + "\n".join(errors))
     for w in warnings:
-        log.warning("%s", w)
+        log.info("%s", w)  # also in the summary the flow returns
     with duckdb.connect(building) as con:
         load_models(con, models)
     return models, warnings
