@@ -5,6 +5,7 @@
 """
 
 from ._client import DEFAULT_BASE_URL, FIRST_YEAR, MAX_IDS_PER_LIST, MAX_PER_PAGE, KoladaClient, chunked
+from ._ids import closest_ids
 from ._exceptions import (
     ApiGoneError,
     HTTPStatusError,
@@ -39,4 +40,5 @@ __all__ = [
     "UnknownIdWarning",
     "__version__",
     "chunked",
+    "closest_ids",
 ]

@@ -12,12 +12,12 @@ still names one should not stop the pipeline; the tables simply leave it out.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kolada_client import closest_ids
 from mappings.model import FollowUpModel, KpiMapping, ModelError, ModelProblem, Severity
 from mappings.reference import load_retired_kpis, load_targets
 
@@ -249,42 +249,13 @@ def _short(title: str) -> str:
     return title if len(title) <= _TITLE_WIDTH else title[: _TITLE_WIDTH - 1].rstrip() + "…"
 
 
-_LOOKALIKES = str.maketrans("OoIlL", "00111")
-
-
 def _kpi_hint(kpi_id: str, known: Mapping[str, str]) -> str:
     """`` — did you mean …?`` with up to three Kolada ids that look like a typo of ``kpi_id``."""
-    candidates = _close_kpi_ids(kpi_id, known)
+    candidates = closest_ids(kpi_id, known)
     if not candidates:
         return ""
     return " — did you mean " + ", ".join(f"{c} ({_short(known[c])})" for c in candidates) + "?"
 
-
-def _close_kpi_ids(kpi_id: str, known: Collection[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
-    """Known ids most similar to ``kpi_id``, best first.
-
-    Like ``difflib.get_close_matches``, but first undoes the typos ids attract (a letter O or l
-    among the digits, lower case), and breaks the many ties between equally similar ids by
-    numeric closeness, so ``N0O945`` suggests N00945, N00944, N00946 rather than N07945.
-    """
-    guess = kpi_id.strip().upper()
-    guess = guess[:1] + guess[1:].translate(_LOOKALIKES)
-    matcher = difflib.SequenceMatcher(b=guess)
-    scored: list[tuple[float, int, str]] = []
-    for candidate in known:
-        matcher.set_seq1(candidate)
-        if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff:
-            ratio = matcher.ratio()
-            if ratio >= cutoff:
-                scored.append((-ratio, _numeric_distance(candidate, guess), candidate))
-    return [candidate for _, _, candidate in sorted(scored)[:n]]
-
-
-def _numeric_distance(a: str, b: str) -> int:
-    """How far apart two ids' numbers are, when both are a letter and digits with the same letter."""
-    if a[:1] == b[:1] and a[1:].isdigit() and b[1:].isdigit():
-        return abs(int(a[1:]) - int(b[1:]))
-    return 10**9
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,8 +8,6 @@ Everything is read from the snapshot directory at start-up (never from /work/sha
 from __future__ import annotations
 
 import copy
-import gzip
-import json
 import re
 import threading
 from collections import OrderedDict
@@ -21,6 +19,7 @@ from typing import Any
 import polars as pl
 
 from ._assemble import OBJECT_ROW_SCHEMA, SORT_KEY, ObjectTable, merge_by_kpi, placeholders
+from ._files import read_envelope, read_values
 from ._groups import GroupTable
 from ._values import Selection, ValueStore
 
@@ -49,33 +48,6 @@ class DataQuery:
     placeholders: bool = False
 
 
-def _read_envelope(directory: Path, name: str, required: bool = True) -> list[dict[str, Any]]:
-    """The `values` of `<name>.json.gz` (or plain `.json`); [] for a missing optional file."""
-    for candidate, opener in ((directory / f"{name}.json.gz", gzip.open),
-                              (directory / f"{name}.json", open)):
-        if candidate.exists():
-            with opener(candidate, "rt", encoding="utf-8") as handle:
-                data = json.load(handle)
-            return list(data["values"] if isinstance(data, dict) else data)
-    if required:
-        raise FileNotFoundError(f"{directory}/{name}.json(.gz) is missing")
-    return []
-
-
-def _read_values(directory: Path, name: str, unit_col: str, required: bool) -> pl.DataFrame:
-    """`<name>.csv(.gz)` with columns kpi,<unit_col>,period,gender,value as a unit-keyed frame."""
-    schema = {"kpi": pl.String, unit_col: pl.String, "period": pl.Int32,
-              "gender": pl.String, "value": pl.Float64}
-    for candidate in (directory / f"{name}.csv.gz", directory / f"{name}.csv"):
-        if candidate.exists():
-            frame = pl.read_csv(candidate, schema_overrides=schema)
-            return frame.select(list(schema)).rename({unit_col: "unit"})
-    if required:
-        raise FileNotFoundError(f"{directory}/{name}.csv(.gz) is missing")
-    return pl.DataFrame(schema={**{k: v for k, v in schema.items() if k != unit_col},
-                                "unit": pl.String}).select("kpi", "unit", "period", "gender", "value")
-
-
 def as_date(value: date | str | None) -> date:
     """A date from a date, a datetime, an ISO string, or None (today, UTC)."""
     if value is None:
@@ -100,15 +72,16 @@ class Snapshot:
             raise ValueError("scale must be >= 1")
         self.directory = Path(snapshot_dir) if snapshot_dir is not None else BUNDLED_SNAPSHOT
         d = self.directory
-        self.kpis: list[dict[str, Any]] = _read_envelope(d, "kpi")
-        self.kpi_groups: list[dict[str, Any]] = _read_envelope(d, "kpi_groups", required=False)
-        self.municipalities: list[dict[str, Any]] = _read_envelope(d, "municipality")
-        self.municipality_groups: list[dict[str, Any]] = _read_envelope(
+        self.kpis: list[dict[str, Any]] = read_envelope(d, "kpi")
+        self.kpi_groups: list[dict[str, Any]] = read_envelope(d, "kpi_groups", required=False)
+        self.municipalities: list[dict[str, Any]] = read_envelope(d, "municipality")
+        self.municipality_groups: list[dict[str, Any]] = read_envelope(
             d, "municipality_groups", required=False)
-        self.ous: list[dict[str, Any]] = _read_envelope(d, "ou", required=False)
-        self.retired_kpis: list[dict[str, Any]] = _read_envelope(d, "kpi_retired", required=False)
-        self.values = ValueStore(_read_values(d, "values", "municipality", True), SNAPSHOT_DATE)
-        self.ou_values = ValueStore(_read_values(d, "ou_values", "ou", False), SNAPSHOT_DATE)
+        self.ous: list[dict[str, Any]] = read_envelope(d, "ou", required=False)
+        self.retired_kpis: list[dict[str, Any]] = read_envelope(d, "kpi_retired", required=False)
+        prepare = ValueStore.prepare
+        self.values = ValueStore(read_values(d, "values", "municipality", True, prepare), SNAPSHOT_DATE)
+        self.ou_values = ValueStore(read_values(d, "ou_values", "ou", False, prepare), SNAPSHOT_DATE)
         self.groups = GroupTable(self.municipality_groups, [m["id"] for m in self.municipalities])
         self._unit_types = {m["id"]: m.get("type") for m in self.municipalities}
         self.clones: dict[str, str] = {}

@@ -52,14 +52,16 @@ def _filtered(frame: pl.LazyFrame, sel: Selection, kpi_col: str) -> pl.LazyFrame
 class ValueStore:
     """Bundled values plus clone aliases plus an overlay of revisions and tombstones.
 
-    `base` has columns kpi, unit, period, gender, value; every base row counts as updated on
-    `base_date`. Thread-safe: mutations take a lock and bump `version`, which query caches use
-    as part of their key.
+    `base` comes from `ValueStore.prepare`; every base row counts as updated on `base_date`.
+    Thread-safe: mutations take a lock and bump `version`, which query caches use as part of
+    their key.
     """
 
-    def __init__(self, base: pl.DataFrame, base_date: date) -> None:
-        self._base = (
-            base.select(
+    @staticmethod
+    def prepare(frame: pl.DataFrame) -> pl.DataFrame:
+        """Bundled rows (kpi, unit, period, gender, value) in the store's sorted base form."""
+        return (
+            frame.select(
                 pl.col("kpi").cast(pl.String).alias("src"),
                 pl.col("unit").cast(pl.String),
                 pl.col("period").cast(pl.Int32),
@@ -69,6 +71,9 @@ class ValueStore:
             .sort("src", "unit", "period", "gender")
             .rechunk()
         )
+
+    def __init__(self, base: pl.DataFrame, base_date: date) -> None:
+        self._base = base
         self._base_date = base_date
         sources = self._base.get_column("src").unique().sort().to_list()
         self._aliases: dict[str, str] = {k: k for k in sources}
