@@ -99,9 +99,14 @@ def refresh(
         raise fail("--offline serves the bundled snapshot; it cannot be combined with --base-url")
     mode = "full" if full else "incremental" if incremental else "auto"
     with _clear_errors():
+        from warehouse.paths import WarehousePaths
+        from warehouse.publish import ensure_not_locked
+
         from . import offline as offline_mode
         from .progress_display import show_progress
         from .refresh import refresh as refresh_flow
+
+        ensure_not_locked(WarehousePaths.of(warehouse))
 
         server = offline_mode.local_kolada() if offline else contextlib.nullcontext(base_url)
         with server as url, show_progress(err):

@@ -101,7 +101,8 @@ class KoladaClient:
         rate_limit: requests per second over all threads (default 5, Kolada's polite ceiling);
             ``None`` lifts it, e.g. against a local server.
         max_workers: chunks fetched at once over a pool of as many connections.
-        retry: how long transient failures (429, 5xx, resets, timeouts, truncation) are retried.
+        retry: how long transient failures (429, 5xx, resets, timeouts, truncation) are retried
+            (default: up to 6 attempts within 90 s, or ``$KOLADA_RETRY_SECONDS``).
         timeout: seconds to wait for one answer.
     """
 
@@ -119,7 +120,7 @@ class KoladaClient:
         self._transport = Transport(
             user_agent=f"kolada-pipeline/{__version__} (+https://github.com/kolada-pipeline; python-requests)",
             rate_limit=rate_limit,
-            retry=retry or RetryPolicy(),
+            retry=retry or RetryPolicy.from_env(),
             timeout=timeout,
             pool_size=self.max_workers,
         )

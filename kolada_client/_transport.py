@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
@@ -45,6 +47,12 @@ class RetryPolicy:
     max_seconds: float = 90.0
     backoff: float = 0.5
     max_wait: float = 20.0
+
+    @classmethod
+    def from_env(cls) -> RetryPolicy:
+        """Defaults, with ``$KOLADA_RETRY_SECONDS`` bounding the time spent on one URL."""
+        seconds = os.environ.get("KOLADA_RETRY_SECONDS")
+        return cls(max_seconds=float(seconds)) if seconds else cls()
 
     def wait_for(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -172,9 +180,10 @@ class Transport:
     @staticmethod
     def _decode(body: bytes) -> dict[str, Any]:
         try:
-            # Kolada sends JSON without a charset; it is always UTF-8 (titles hold å, ä, ö).
-            envelope = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            # Kolada sends JSON without a charset; it is always UTF-8 (titles hold å, ä, ö), and
+            # orjson reads the bytes as UTF-8 whatever the header says.
+            envelope = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
             raise _Transient(f"malformed: body is not JSON ({exc}); starts {_excerpt(body, 80)!r}") from None
         if not isinstance(envelope, dict) or not isinstance(envelope.get("values"), list):
             raise _Transient(f"malformed: JSON without a 'values' list; starts {_excerpt(body, 80)!r}")

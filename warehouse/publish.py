@@ -54,6 +54,12 @@ def refresh_lock(paths: WarehousePaths) -> Iterator[None]:
         os.close(fd)
 
 
+def ensure_not_locked(paths: WarehousePaths) -> None:
+    """Fail fast, before any slow start-up, when a refresh already holds the warehouse."""
+    with refresh_lock(paths):
+        pass
+
+
 def _remove(path: Path) -> None:
     for p in (path, path.with_name(path.name + ".wal")):
         p.unlink(missing_ok=True)

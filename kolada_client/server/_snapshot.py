@@ -108,7 +108,9 @@ class Snapshot:
         groups = [g for g in self.kpi_groups if g["id"] in AGENDA_2030_GROUPS]
         for k in range(1, scale):
             for source in sources:
-                clone_id = next(i for i in fresh if i not in taken)
+                clone_id = next((i for i in fresh if i not in taken), None)
+                if clone_id is None or not KPI_ID.match(clone_id):
+                    raise ValueError(f"scale={scale} needs more unused {CLONE_PREFIX}xxxx ids than exist")
                 taken.add(clone_id)
                 meta = active.get(source) or retired.get(source) or {"id": source, "title": source}
                 clone = copy.deepcopy(meta)

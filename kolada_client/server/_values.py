@@ -8,6 +8,7 @@ an update date, so `from_date` and deletion tombstones work.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from datetime import date
@@ -108,7 +109,7 @@ class ValueStore:
             updated: date, deleted: bool = False) -> None:
         """Insert or revise one value (or record its deletion when `deleted`)."""
         with self._lock:
-            stored = None if value is None else float(value)
+            stored = None if value is None or math.isnan(float(value)) else float(value)
             self._changes[(kpi, unit, int(period), gender)] = (stored, updated, deleted)
             self._changes_frame = None
             self.version += 1

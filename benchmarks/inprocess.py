@@ -1,0 +1,72 @@
+"""The flow's own work, without Prefect: ``flows.refresh.run_refresh`` with every task replaced by
+its plain function (``task.fn``), timed in a fresh process.
+
+    python -m benchmarks.inprocess --base-url URL --warehouse PATH --mode full [--profile out.html]
+
+Prints one JSON line: total seconds of ``run_refresh``, seconds per stage, the run summary.
+Imports (Prefect, DuckDB, polars) happen before the clock starts; Great Expectations is imported
+lazily inside the quality gate, exactly as in a real run, so its import is part of the gate's time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+STAGES = ("refresh_metadata", "check_follow_up_models", "fetch_values", "apply_and_build", "quality_gate")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.inprocess", description=__doc__)
+    p.add_argument("--base-url", required=True)
+    p.add_argument("--warehouse", required=True, type=Path)
+    p.add_argument("--mode", choices=("full", "incremental"), required=True)
+    p.add_argument("--rate-limit", type=float, default=0.0, help="requests/s; 0 = unlimited (default)")
+    p.add_argument("--profile", type=Path, default=None,
+                   help="profile run_refresh with pyinstrument; write HTML here and text beside it (.txt)")
+    args = p.parse_args(argv)
+
+    import flows.refresh as fr
+
+    seconds: dict[str, float] = {}
+
+    def timed(name, fn):
+        def run(*a, **kw):
+            start = time.perf_counter()
+            try:
+                return fn(*a, **kw)
+            finally:
+                seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
+        return run
+
+    for name in STAGES:
+        setattr(fr, name, timed(name, getattr(fr, name).fn))
+    settings = fr.RefreshSettings(warehouse=args.warehouse, base_url=args.base_url, rate_limit=args.rate_limit or None)
+
+    profiler = None
+    if args.profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.005, async_mode="disabled")
+        profiler.start()
+    start = time.perf_counter()
+    summary = fr.run_refresh(settings, args.mode)
+    total = time.perf_counter() - start
+    if profiler is not None:
+        profiler.stop()
+        args.profile.parent.mkdir(parents=True, exist_ok=True)
+        args.profile.write_text(profiler.output_html(), encoding="utf-8")
+        args.profile.with_suffix(".txt").write_text(
+            profiler.output_text(unicode=False, color=False, show_all=False), encoding="utf-8"
+        )
+    seconds["other (copy, journal, checkpoint, publish)"] = total - sum(seconds.values())
+    keep = ("mode", "kpis", "requests", "rows_fetched", "rows_inserted", "rows_revised", "rows_deleted", "rows_rejected")
+    print(json.dumps({"seconds": total, "stages": seconds, "summary": {k: summary.get(k) for k in keep}}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

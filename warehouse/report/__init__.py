@@ -1,0 +1,12 @@
+"""The static HTML follow-up report: an overview of the 17 goals and one page per goal.
+
+``build_report(warehouse, out_dir, focus=None)`` reads the published warehouse (read-only) and
+writes pages that open from disk with no network: charts are inline SVG drawn in Python, the CSS
+is inline, and a Content-Security-Policy forbids every fetch. Labels are Swedish, numbers use a
+decimal comma (:func:`format_number`), and missing values read "saknas", never zero.
+"""
+
+from .build import build_report
+from .format import format_number
+
+__all__ = ["build_report", "format_number"]
