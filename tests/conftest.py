@@ -78,3 +78,12 @@ def warehouse_copy(built_warehouse: Path, tmp_path: Path) -> Path:
     if journal.exists():
         shutil.copyfile(journal, target.with_name("kolada.runs.jsonl"))
     return target
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """A temporary Prefect server for the session, so flows run through Prefect's real engine."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -60,15 +60,29 @@ COLUMN_NOTES: dict[str, str] = {
 }
 
 
+FORMATS = ("parquet", "csv")
+
+
+def _sql_string(path: Path) -> str:
+    """``path`` for use inside a single-quoted SQL literal."""
+    return str(path).replace("'", "''")
+
+
 def _write_atomically(path: Path, write) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.unlink(missing_ok=True)
-    write(tmp)
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def export_marts(warehouse: Path, out_dir: Path, fmt: str = "parquet") -> list[Path]:
     """Write every published table to ``out_dir`` as ``<schema>.<table>.<fmt>`` and a datapackage."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be parquet or csv, not {fmt!r}")
     if not warehouse.exists():
         raise WarehouseError(f"No published warehouse at {warehouse}; run `kolada refresh` first")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -77,7 +91,7 @@ def export_marts(warehouse: Path, out_dir: Path, fmt: str = "parquet") -> list[P
         for table in PUBLISHED_TABLES:
             path = out_dir / f"{table}.{fmt}"
             option = "(FORMAT parquet, COMPRESSION zstd)" if fmt == "parquet" else "(FORMAT csv, HEADER true)"
-            _write_atomically(path, lambda tmp, t=table: con.execute(f"COPY (SELECT * FROM {t}) TO '{tmp}' {option}"))
+            _write_atomically(path, lambda tmp, t=table: con.execute(f"COPY (SELECT * FROM {t}) TO '{_sql_string(tmp)}' {option}"))
             schema_name, table_name = table.split(".")
             columns = con.execute(
                 "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = $s AND table_name = $t "
@@ -86,6 +100,7 @@ def export_marts(warehouse: Path, out_dir: Path, fmt: str = "parquet") -> list[P
                 "name": table.replace(".", "_"),
                 "path": path.name,
                 "format": fmt,
+                **({"dialect": {"delimiter": ",", "doubleQuote": True, "header": True}} if fmt == "csv" else {}),
                 "schema": {"fields": [
                     {"name": name, "type": _FRICTIONLESS_TYPES.get(dtype, "any"),
                      "description": COLUMN_NOTES.get(name, "")}

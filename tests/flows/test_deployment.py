@@ -146,6 +146,37 @@ def _orphans(port: int) -> list[str]:
     return out.splitlines()
 
 
+def _clients_of(url: str) -> list[int]:
+    """Our processes that talk to the test server: CLI calls, the worker and the flow runs it spawns.
+
+    The process worker starts each flow run in a session of its own, so killing the worker's group
+    does not reach a flow run left behind; they all carry our PREFECT_API_URL, which no other
+    process on the machine has.
+    """
+    marker = f"PREFECT_API_URL={url}".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if marker in (proc / "environ").read_bytes().split(b"\0"):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def _kill_clients(url: str) -> list[int]:
+    """SIGKILL whatever still talks to the test server (by pid); return those pids."""
+    pids = _clients_of(url)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return pids
+
+
 @pytest.fixture(scope="module")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
     """`prefect server start` on a free loopback port with a temporary PREFECT_HOME."""
@@ -173,9 +204,11 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect
             time.sleep(0.5)
         yield PrefectServer(url=url, port=port, env={**env, "PREFECT_API_URL": url}, home=home)
     finally:
+        stray_clients = _kill_clients(url)
         _kill_group(server)
         leftovers = _group_alive(server.pid) + _orphans(port)
         assert not leftovers, f"prefect server left processes behind: {leftovers}"
+        assert not stray_clients, f"processes still talking to the server were killed: {stray_clients}"
 
 
 @pytest.fixture(scope="module")
@@ -290,7 +323,7 @@ def test_a_worker_runs_the_nightly_deployment_and_publishes_the_warehouse(deploy
             pytest.fail(f"the worker did not finish within {WORKER_TIMEOUT} s:\n{_tail(log_path)}")
         finally:
             _kill_group(worker, grace=10)
-            leftovers = _group_alive(worker.pid)
+            leftovers = _group_alive(worker.pid) + _kill_clients(deployed.url)
             assert not leftovers, f"the worker left processes behind: {leftovers}"
         assert worker.returncode == 0, _tail(log_path)
         assert kolada.requests, "the flow never reached the local Kolada server"
