@@ -87,6 +87,26 @@ def _cpu_of(pids: list[int]) -> float:
     return total
 
 
+def others_now(sample: float = 1.0, exclude: list[int] | None = None) -> float:
+    """Cores busy with other processes' work over the next ``sample`` seconds."""
+    exclude = [os.getpid(), *(exclude or [])]
+    busy, ours = _busy_seconds(), _cpu_of(exclude)
+    time.sleep(sample)
+    return max(0.0, (_busy_seconds() - busy - (_cpu_of(exclude) - ours)) / sample)
+
+
+def wait_for_quiet(max_wait: float, threshold: float = 0.5, exclude: list[int] | None = None) -> tuple[float, float]:
+    """Wait (at most ``max_wait`` s) until other processes use under ``threshold`` cores.
+
+    Returns (seconds waited, cores the others used in the last sample)."""
+    start = time.monotonic()
+    while True:
+        load = others_now(exclude=exclude)
+        waited = time.monotonic() - start
+        if load < threshold or waited >= max_wait:
+            return waited, load
+
+
 def measure(command: list[str], env: dict[str, str], *, timeout: float = 3600, poll: float = 0.2,
             companions: list[int] | None = None) -> Measured:
     """Run ``command`` to completion; wall time from spawn to reap, peak RSS (see module doc)."""

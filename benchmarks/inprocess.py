@@ -3,7 +3,8 @@ its plain function (``task.fn``), timed in a fresh process.
 
     python -m benchmarks.inprocess --base-url URL --warehouse PATH --mode full [--profile out.html]
 
-Prints one JSON line: total seconds of ``run_refresh``, seconds per stage, the run summary.
+Prints one JSON line: wall and CPU seconds of ``run_refresh``, seconds per stage, the process's peak
+RSS (MiB) as it stood after each stage (which stage raised the high-water mark), the run summary.
 Imports (Prefect, DuckDB, polars) happen before the clock starts; Great Expectations is imported
 lazily inside the quality gate, exactly as in a real run, so its import is part of the gate's time.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import time
 from pathlib import Path
@@ -32,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     import flows.refresh as fr
 
     seconds: dict[str, float] = {}
+    peaks: dict[str, float] = {"imports": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
     def timed(name, fn):
         def run(*a, **kw):
@@ -40,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
                 return fn(*a, **kw)
             finally:
                 seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
+                peaks[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return run
 
     for name in STAGES:
@@ -52,9 +56,9 @@ def main(argv: list[str] | None = None) -> int:
 
         profiler = Profiler(interval=0.005, async_mode="disabled")
         profiler.start()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     summary = fr.run_refresh(settings, args.mode)
-    total = time.perf_counter() - start
+    total, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     if profiler is not None:
         profiler.stop()
         args.profile.parent.mkdir(parents=True, exist_ok=True)
@@ -64,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     seconds["other (copy, journal, checkpoint, publish)"] = total - sum(seconds.values())
     keep = ("mode", "kpis", "requests", "rows_fetched", "rows_inserted", "rows_revised", "rows_deleted", "rows_rejected")
-    print(json.dumps({"seconds": total, "stages": seconds, "summary": {k: summary.get(k) for k in keep}}))
+    print(json.dumps({"seconds": total, "cpu_seconds": cpu, "stages": seconds, "peak_rss_after_mib": peaks, "summary": {k: summary.get(k) for k in keep}}))
     return 0
 
 
