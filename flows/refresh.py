@@ -131,6 +131,7 @@ def fetch_values(
     settings: RefreshSettings,
     building: Path,
     kpis: list[str],
+    unit_types: dict[str, str],
     from_date: dt.date | None,
     run_id: str,
     now: dt.datetime,
@@ -144,7 +145,7 @@ def fetch_values(
             log.info("%d KPI(s) are new to the warehouse and are fetched in full: %s", len(full), ", ".join(full))
         with _client(settings) as client:
             return loading.stage_values(
-                con, client, full_kpis=full, delta_kpis=delta, from_date=from_date, run_id=run_id, now=now,
+                con, client, unit_types=unit_types, full_kpis=full, delta_kpis=delta, from_date=from_date, run_id=run_id, now=now,
                 on_progress=lambda requests, rows: progress.report("values", requests, rows),
             )
 
@@ -197,6 +198,12 @@ def refresh(
     max_row_drop: float = 0.05,
 ) -> dict[str, Any]:
     """Bring the warehouse up to date with Kolada and publish it atomically; returns a summary."""
+    for name in ("flows", "warehouse", "kolada_client"):
+        # Under a Prefect worker nothing configures these: without a level of their own they
+        # inherit WARNING and the run's numbers never reach the Prefect UI.
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.INFO)
     settings = RefreshSettings(
         warehouse=WarehousePaths.of(warehouse).published,
         base_url=base_url,
@@ -226,7 +233,7 @@ def run_refresh(settings: RefreshSettings, mode: Mode = "auto") -> dict[str, Any
             meta, metadata_requests = refresh_metadata(settings, building, now)
             models, model_warnings = check_follow_up_models(settings, building, meta)
             kpis = kpi_set(meta, models)
-            stage = fetch_values(settings, building, kpis, from_date, run.run_id, now)
+            stage = fetch_values(settings, building, kpis, meta.unit_types(), from_date, run.run_id, now)
             applied, mart_counts = apply_and_build(building, run.run_id, now)
             run.kpis, run.rows_fetched, run.rows_rejected = len(kpis), stage.staged, stage.rejected
             run.requests, run.retries = metadata_requests + stage.requests, stage.retries

@@ -8,7 +8,7 @@ import logging
 import os
 import threading
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit
@@ -26,8 +26,14 @@ log = logging.getLogger("kolada_client")
 DEFAULT_BASE_URL = "https://api.kolada.se/v3"
 MAX_IDS_PER_LIST = 25
 MAX_PER_PAGE = 5000
-#: First year a call without a year list asks for. Kolada's series start in the 1970s at the earliest.
-FIRST_YEAR = 1970
+#: First year a call without a year list asks for ($KOLADA_FIRST_YEAR overrides). Kolada's Agenda
+#: 2030 series start in the 1990s; 1980 to today is two lists of at most 25 years, where 1970
+#: would cost a third, nearly always empty, round of requests.
+FIRST_YEAR = 1980
+
+
+def first_year() -> int:
+    return int(os.environ.get("KOLADA_FIRST_YEAR") or FIRST_YEAR)
 
 OnUnknown = Literal["raise", "warn", "off"]
 _METADATA_KINDS = {
@@ -278,7 +284,7 @@ class KoladaClient:
     ) -> list[tuple[str, str | None]]:
         """Every URL (with the region type it asked for) covering kpis × units × years in chunks of 25."""
         if units is None and years is None:
-            years = list(range(FIRST_YEAR, dt.date.today().year + 1))
+            years = list(range(first_year(), dt.date.today().year + 1))
         region_types: list[str | None] = [None]
         if units is None and unit_dim == "municipality":
             region_types = [region_type] if region_type else ["K", "L"]
@@ -306,12 +312,16 @@ class KoladaClient:
         from_date: str | dt.date | None = None,
         *,
         region_type: Literal["K", "L"] | None = None,
+        unit_types: Mapping[str, str] | None = None,
     ) -> Iterator[pl.DataFrame]:
         """Like :meth:`values`, one frame per fetched chunk, so that callers can stream to disk.
 
         Chunks are fetched ``max_workers`` at a time; at most twice that many finished chunks wait
-        in memory for the caller.
+        in memory for the caller. ``unit_types`` (unit id → K/L), when the caller already has
+        Kolada's unit list, saves the request that would fetch it.
         """
+        if unit_types is not None:
+            self._unit_types = dict(unit_types)
         yield from self._iter_data(
             "data", "municipality", DataParser(), kpis, municipalities, years, from_date, region_type
         )
@@ -385,7 +395,7 @@ class KoladaClient:
             kpis: KPI ids (a list or a comma string); any number, sent 25 at a time.
             municipalities: unit ids, group ids (``G…``, the unweighted mean of its members), or
                 None for every unit: all municipalities, regions and Riket (groups left out).
-            years: years to fetch; None for every year.
+            years: years to fetch; None for every year (from 1980, or ``$KOLADA_FIRST_YEAR``).
             from_date: only values changed on or after this date, deletions included.
             region_type: with ``municipalities=None``, ``"K"`` for municipalities only or ``"L"``
                 for regions and Riket only.

@@ -167,6 +167,7 @@ def stage_values(
     con: duckdb.DuckDBPyConnection,
     client: KoladaClient,
     *,
+    unit_types: dict[str, str],
     full_kpis: list[str],
     delta_kpis: list[str],
     from_date: dt.date | None,
@@ -187,9 +188,9 @@ def stage_values(
     requests_before, retries_before = client.requests_made, client.retries_made
     fetches = []
     if full_kpis:
-        fetches.append(client.iter_values(full_kpis, None, None, None))
+        fetches.append(client.iter_values(full_kpis, None, None, None, unit_types=unit_types))
     if delta_kpis:
-        fetches.append(client.iter_values(delta_kpis, None, None, from_date))
+        fetches.append(client.iter_values(delta_kpis, None, None, from_date, unit_types=unit_types))
     for chunk in itertools.chain.from_iterable(fetches):
         screened = screen_values(chunk)
         good = screened.good.select(  # noqa: F841
