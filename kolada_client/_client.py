@@ -408,11 +408,8 @@ class KoladaClient:
             self.check_ids("kpi", kpi_list, on_unknown=check_ids)
             if unit_list:
                 self.check_ids("municipality", unit_list, on_unknown=check_ids)
-        before = self._transport.stats.snapshot()
-        frames = list(self.iter_values(kpi_list, unit_list, years, from_date, region_type=region_type))
-        frame = pl.concat(frames, how="vertical") if frames else DataParser().empty()
-        self._log_summary("data", before, frame.height)
-        return frame
+        return self._collect("data", DataParser(), self.iter_values(
+            kpi_list, unit_list, years, from_date, region_type=region_type))
 
     def ou_values(
         self,
@@ -423,10 +420,14 @@ class KoladaClient:
     ) -> pl.DataFrame:
         """Values at organisational-unit level, like :meth:`values` with ``ou_id`` for the unit."""
         parser = DataParser(unit_field="ou", unit_column="ou_id")
+        return self._collect("oudata", parser, self._iter_data("oudata", "ou", parser, kpis, ous, years, from_date, None))
+
+    def _collect(self, what: str, parser: DataParser, chunks: Iterator[pl.DataFrame]) -> pl.DataFrame:
+        """All chunks as one frame, with the per-call summary logged."""
         before = self._transport.stats.snapshot()
-        frames = list(self._iter_data("oudata", "ou", parser, kpis, ous, years, from_date, None))
+        frames = list(chunks)
         frame = pl.concat(frames, how="vertical") if frames else parser.empty()
-        self._log_summary("oudata", before, frame.height)
+        self._log_summary(what, before, frame.height)
         return frame
 
     def _log_summary(self, what: str, before: tuple[int, int], rows: int) -> None:

@@ -15,15 +15,9 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-GROUP_SCHEMA: dict[str, pl.DataType] = {
-    "kpi": pl.String(),
-    "unit": pl.String(),
-    "period": pl.Int32(),
-    "gender": pl.String(),
-    "value": pl.Float64(),
-    "count": pl.Int32(),
-    "isdeleted": pl.Boolean(),
-}
+from ._assemble import OBJECT_ROW_SCHEMA
+
+GROUP_SCHEMA = OBJECT_ROW_SCHEMA  # group means are nested like unit rows
 
 
 class GroupTable:

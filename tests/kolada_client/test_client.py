@@ -324,3 +324,26 @@ def test_live_api_answers_for_vadstena():
     """Only with -m live: the real Kolada API."""
     with KoladaClient() as client:
         assert client.municipalities(VADSTENA)["title"][0] == "Vadstena"
+
+
+def test_organisational_units_and_their_values(tmp_path):
+    import gzip
+    import shutil
+
+    from kolada_client import SNAPSHOT_DIR
+
+    snapshot = tmp_path / "snapshot"
+    shutil.copytree(SNAPSHOT_DIR, snapshot)
+    ous = [{"id": "V15E058400101", "title": "Vadstena, Folkasboskolan", "municipality": VADSTENA},
+           {"id": "V15E058400201", "title": "Vadstena, Kungsvägen", "municipality": VADSTENA}]
+    with gzip.open(snapshot / "ou.json.gz", "wt", encoding="utf-8") as f:
+        json.dump({"values": ous}, f)
+    (snapshot / "ou_values.csv").write_text(
+        "kpi,ou,period,gender,value\nN15033,V15E058400101,2021,T,88.5\nN15033,V15E058400201,2021,T,91.0\n"
+        "N15033,V15E058400101,2022,K,77.0\n", encoding="utf-8")
+    with KoladaServer(snapshot) as server, client_for(server) as client:
+        assert client.ous(municipality=VADSTENA)["title"].to_list() == [o["title"] for o in ous]
+        got = client.ou_values("N15033", ["V15E058400101", "V15E058400201"], [2021, 2022])
+    assert set(got.columns) >= {"kpi_id", "ou_id", "year", "gender", "value", "is_deleted"}
+    assert sorted(got.select("ou_id", "year", "gender", "value").rows()) == [
+        ("V15E058400101", 2021, "T", 88.5), ("V15E058400101", 2022, "K", 77.0), ("V15E058400201", 2021, "T", 91.0)]
