@@ -382,14 +382,19 @@ class KoladaClient:
         *,
         region_type: Literal["K", "L"] | None = None,
         check_ids: OnUnknown = "warn",
+        keep_empty: bool = False,
     ) -> pl.DataFrame:
         """Values at municipality level: one row per (kpi, municipality, year, gender).
 
         Columns: ``kpi_id``, ``municipality_id``, ``year``, ``gender`` (T total, K women, M men),
-        ``value`` (Float64, null = no value: Kolada's ``count: 0`` placeholders), ``count``,
-        ``status``, ``is_deleted`` (only ever true with ``from_date``: Kolada deleted the value since
-        then), then ``source_url``, ``problem`` and ``raw``: a row whose ``problem`` is set came
-        from a malformed object and is kept, with its URL and raw JSON, for the quality gate.
+        ``value`` (Float64), ``count``, ``status``, ``is_deleted`` (only ever true with
+        ``from_date``: Kolada deleted the value since then, and ``value`` is null), then
+        ``source_url``, ``problem`` and ``raw``: a row whose ``problem`` is set came from a
+        malformed object and is kept, with its URL and raw JSON, for the quality gate.
+
+        Entries without a value (Kolada's ``count: 0, value: null`` placeholders for years with no
+        data) mean "no value", never zero: they are left out unless ``keep_empty=True``, which
+        keeps them as rows with a null ``value``.
 
         Args:
             kpis: KPI ids (a list or a comma string); any number, sent 25 at a time.
@@ -401,6 +406,7 @@ class KoladaClient:
                 for regions and Riket only.
             check_ids: check the ids against Kolada's metadata first and ``"raise"``
                 UnknownIdError, ``"warn"`` (default), or ``"off"``.
+            keep_empty: keep the placeholder rows (null ``value``) instead of leaving them out.
         """
         kpi_list = _as_list(kpis) or []
         unit_list = _as_list(municipalities)
@@ -408,8 +414,13 @@ class KoladaClient:
             self.check_ids("kpi", kpi_list, on_unknown=check_ids)
             if unit_list:
                 self.check_ids("municipality", unit_list, on_unknown=check_ids)
-        return self._collect("data", DataParser(), self.iter_values(
+        frame = self._collect("data", DataParser(), self.iter_values(
             kpi_list, unit_list, years, from_date, region_type=region_type))
+        if keep_empty:
+            return frame
+        return frame.filter(
+            pl.col("value").is_not_null() | pl.col("is_deleted").fill_null(True) | pl.col("problem").is_not_null()
+        )
 
     def ou_values(
         self,

@@ -347,3 +347,15 @@ def test_organisational_units_and_their_values(tmp_path):
     assert set(got.columns) >= {"kpi_id", "ou_id", "year", "gender", "value", "is_deleted"}
     assert sorted(got.select("ou_id", "year", "gender", "value").rows()) == [
         ("V15E058400101", 2021, "T", 88.5), ("V15E058400101", 2022, "K", 77.0), ("V15E058400201", 2021, "T", 91.0)]
+
+
+def test_placeholders_mean_no_value_and_are_left_out_unless_asked_for(kolada):
+    kolada.placeholders = True
+    with client_for(kolada) as client:
+        kept = client.values("N00945", VADSTENA, range(1990, 2023), check_ids="off", keep_empty=True)
+        default = client.values("N00945", VADSTENA, range(1990, 2023), check_ids="off")
+    empty = kept.filter(pl.col("value").is_null())
+    assert empty.height > 0, "the server sent count-0 placeholders for years without data"
+    assert set(empty["count"].to_list()) == {0}
+    assert default.height == kept.height - empty.height
+    assert default["value"].null_count() == 0

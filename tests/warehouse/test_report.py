@@ -258,7 +258,7 @@ def test_goal_pages_show_every_kpi_with_chart_rank_and_band(report, facts):
     assert f">{format_number(value)}<" in section
     assert f"rang {rank} av {count}" in section
     assert re.search(r'<span class="dot (green|yellow|red)"></span>(grön|gul|röd)', section)
-    assert re.search(r"(▲ bättre|▼ inte bättre) än \d{4}–\d{4}", section)
+    assert re.search(r"(▲ bättre|▼ inte bättre) än snittet \d{4}–\d{4}", section)
 
 
 def test_gender_split_where_the_kpi_has_one(report, facts):

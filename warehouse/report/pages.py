@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from string import Template
 
-from .data import FocusReport, Goal, GoalCount, Kpi, Municipality
+from .data import FocusReport, FollowupRow, Goal, GoalCount, Kpi, Municipality
 from .format import (
     MISSING,
     band_label,
@@ -117,7 +117,7 @@ def _missing_cell(text: str = MISSING) -> str:
 
 
 def _band_html(band: str | None) -> str:
-    return f'<span class="band"><span class="dot {band}"></span>{escape(band_label(band))}</span>'
+    return f'<span class="band"><span class="dot {escape(band or "")}"></span>{escape(band_label(band))}</span>'
 
 
 RIKET = Municipality("0000", "riket", "riket")
@@ -212,11 +212,11 @@ def _better_html(flag: bool | None, latest: int) -> str:
     if flag is None:
         return _missing_cell()
     if flag:
-        return f'<td class="better" title="Bättre än medel för {span}">▲ bättre än {span}</td>'
-    return f'<td class="worse" title="Inte bättre än medel för {span}">▼ inte bättre än {span}</td>'
+        return f'<td class="better" title="Bättre än medelvärdet för {span}">▲ bättre än snittet {span}</td>'
+    return f'<td class="worse" title="Inte bättre än medelvärdet för {span}">▼ inte bättre än snittet {span}</td>'
 
 
-def _rank_cell(kpi: Kpi, row) -> str:
+def _rank_cell(kpi: Kpi, row: FollowupRow | None) -> str:
     if kpi.is_local:
         return '<td class="meta">ingen rang (lokalt)</td>'
     if row is None or row.value is None:
