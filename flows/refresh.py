@@ -25,7 +25,7 @@ from warehouse import runlog
 from warehouse.marts import build_marts
 from warehouse.models import load_models
 from warehouse.paths import WarehousePaths
-from warehouse.publish import keep_failed, publish, refresh_lock, start_private_copy
+from warehouse.publish import discard_private_copy, keep_failed, publish, refresh_lock, start_private_copy
 from warehouse.schema import ensure_schema
 from warehouse.state import GUARDED_TABLES, PublishedState, read_published_state
 
@@ -254,10 +254,7 @@ def run_refresh(settings: RefreshSettings, mode: Mode = "auto") -> dict[str, Any
         except BaseException as exc:
             run.status, run.finished_at = "failed", _now()
             run.error = f"{type(exc).__name__}: {exc}"
-            failed_copy = keep_failed(paths)
-            if failed_copy is not None:
-                run.extra["failed_copy"] = str(failed_copy)
-            runlog.append(paths.journal, run)
+            _record_failure(paths, run, disk_full="No space left" in str(exc))
             raise
         runlog.append(paths.journal, run)
     summary = {k: v for k, v in asdict(run).items() if k != "extra"}
@@ -268,6 +265,21 @@ def run_refresh(settings: RefreshSettings, mode: Mode = "auto") -> dict[str, Any
         run.rows_deleted, run.rows_rejected,
     )
     return summary
+
+
+def _record_failure(paths: WarehousePaths, run: runlog.RunRecord, *, disk_full: bool) -> None:
+    """Keep the failed copy for inspection (unless the disk is full) and journal the failure.
+
+    Best effort: nothing here may hide the error that failed the run.
+    """
+    try:
+        if disk_full:
+            discard_private_copy(paths)
+        elif (failed_copy := keep_failed(paths)) is not None:
+            run.extra["failed_copy"] = str(failed_copy)
+        runlog.append(paths.journal, run)
+    except OSError as exc:
+        log.error("Could not record the failed run %s: %s", run.run_id, exc)
 
 
 def kpi_set(meta: loading.Metadata, models: list[tuple[FollowUpModel, set[str]]]) -> list[str]:

@@ -65,12 +65,17 @@ def _remove(path: Path) -> None:
         p.unlink(missing_ok=True)
 
 
+def discard_private_copy(paths: WarehousePaths) -> None:
+    """Throw a run's private copy away (the published file is untouched)."""
+    _remove(paths.building)
+
+
 def start_private_copy(paths: WarehousePaths) -> Path:
     """A fresh private copy of the published warehouse (or nothing, for a first run).
 
     Leftovers of a killed run are thrown away here: that is all the recovery a kill needs.
     """
-    _remove(paths.building)
+    discard_private_copy(paths)
     if paths.published.exists():
         shutil.copyfile(paths.published, paths.building)
     return paths.building

@@ -1,0 +1,59 @@
+"""Publishing: the lock, the private copy and the atomic replace, and a full disk."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import shutil
+
+import duckdb
+import pytest
+
+from warehouse.paths import WarehousePaths
+from warehouse.publish import WarehouseLocked, publish, refresh_lock, start_private_copy
+
+
+def test_the_lock_refuses_a_second_holder_and_is_released(tmp_path):
+    paths = WarehousePaths(tmp_path / "k.duckdb")
+    with refresh_lock(paths):
+        with pytest.raises(WarehouseLocked, match="Another refresh is running"):
+            with refresh_lock(paths):
+                pass
+    with refresh_lock(paths):
+        pass
+
+
+def test_publishing_replaces_the_file_atomically_under_an_open_reader(tmp_path):
+    paths = WarehousePaths(tmp_path / "k.duckdb")
+    with duckdb.connect(str(paths.published)) as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS v")
+    reader = duckdb.connect(str(paths.published), read_only=True)
+    building = start_private_copy(paths)
+    with duckdb.connect(str(building)) as con:
+        con.execute("UPDATE t SET v = 2")
+        con.execute("CHECKPOINT")
+    publish(paths)
+    assert reader.execute("SELECT v FROM t").fetchone()[0] == 1
+    reader.close()
+    with duckdb.connect(str(paths.published), read_only=True) as con:
+        assert con.execute("SELECT v FROM t").fetchone()[0] == 2
+    assert not paths.building.exists()
+
+
+def test_a_full_disk_is_a_clear_error_and_loses_nothing(built_warehouse, tmp_path, kolada, plain_refresh, monkeypatch):
+    import flows.refresh as fr
+
+    warehouse = tmp_path / "kolada.duckdb"
+    shutil.copyfile(built_warehouse, warehouse)
+    before = hashlib.sha256(warehouse.read_bytes()).hexdigest()
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fr, "apply_and_build", disk_full)
+    with pytest.raises(OSError, match="No space left on device"):
+        plain_refresh(warehouse, kolada.base_url, "full")
+    paths = WarehousePaths(warehouse)
+    assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == before
+    assert not paths.building.exists() and not paths.failed.exists(), "a full disk keeps no extra copy"
+    assert "No space left" in paths.journal.read_text().splitlines()[-1]
