@@ -5,7 +5,7 @@
 The local Kolada server runs in this process (``KoladaServer``), so requests are counted where
 they arrive (``server.requests``). Both clients fetch the same KPIs (default: the two Agenda 2030
 KPI groups), every unit (municipalities, regions, Riket; no group means), every year the refresh
-asks for (1970 to this year). ``--rate 0`` (default) runs both unthrottled: ours with
+asks for (the client's first year, to this year). ``--rate 0`` (default) runs both unthrottled: ours with
 ``rate_limit=None``, koladapy with ``max_requests_per_second=1e9`` (its throttle then never sleeps);
 ``--rate R`` sets both to R requests per second.
 
@@ -33,8 +33,14 @@ import sys
 import time
 from pathlib import Path
 
-FIRST_YEAR = 1970
 BATCH = 25
+
+
+def _first_year() -> int:
+    """The first year a full refresh asks for (the client's default when no years are given)."""
+    from kolada_client import _client
+
+    return _client.first_year() if hasattr(_client, "first_year") else _client.FIRST_YEAR
 
 
 def _agenda_kpis(server) -> list[str]:
@@ -120,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     from kolada_client.server import KoladaServer
 
     rate = args.rate or None
-    years = list(range(FIRST_YEAR, dt.date.today().year + 1))
+    years = list(range(_first_year(), dt.date.today().year + 1))
     result: dict = {"rate": rate, "server": args.server, "years": [years[0], years[-1]], "ours": [], "koladapy": []}
     with KoladaServer() as server:  # also the source of the KPI list and the public-call check
         kpis = json.loads(args.kpis.read_text()) if args.kpis else _agenda_kpis(server)

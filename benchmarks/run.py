@@ -59,7 +59,7 @@ TARGETS = {
 }
 
 
-QUIET = {"max_wait": 15.0}
+QUIET = {"max_wait": 10.0}
 
 
 def quiet(exclude: list[int]) -> dict[str, float]:
@@ -386,7 +386,8 @@ def build_rows(res: dict[str, Any]) -> tuple[list[list[str]], list[dict[str, Any
     if peer:
         throttle = "both unthrottled" if not peer["rate"] else f"both at {peer['rate']:g} req/s"
         check("peer_speedup",
-              f"Fetch vs koladapy {peer['koladapy_version']}, same data/server, {throttle}, median of {len(peer['ours'])}",
+              f"Fetch vs koladapy {peer['koladapy_version']}: {peer['kpis']} KPIs, all units, {peer['years'][0]}-"
+              f"{peer['years'][1]}, same server, {throttle}, median of {len(peer['ours'])}",
               peer["speedup"],
               f"ours {peer['ours_median_seconds']:.1f} s / {peer['ours_requests']} req; koladapy "
               f"{peer['koladapy_median_seconds']:.1f} s / {peer['koladapy_requests']} req: {peer['speedup']:.2f}x",
@@ -473,9 +474,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--floor-runs", type=int, default=None, help="DuckDB floor runs (default 3)")
     p.add_argument("--profile", choices=("auto", "always", "never"), default="auto",
                    help="pyinstrument profiles of run_refresh at x1: auto = when a x1 time target is missed")
-    p.add_argument("--quiet-wait", type=float, default=15.0,
+    p.add_argument("--quiet-wait", type=float, default=10.0,
                    help="before each measurement, wait up to this many seconds for other processes to use "
-                        "< 0.5 cores (a shared machine); 0 = do not wait (default 15)")
+                        "< 0.5 cores (a shared machine); 0 = do not wait (default 10)")
     p.add_argument("--markdown", action=argparse.BooleanOptionalAction, default=None,
                    help="write benchmarks/RESULTS.md (default: yes, except with --quick)")
     args = p.parse_args(argv)

@@ -48,6 +48,14 @@ def main(
     )
     if debug:
         apply_defaults(verbose=True)
+    else:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_no_prefect_tracebacks)
+
+
+def _no_prefect_tracebacks(record: logging.LogRecord) -> bool:
+    """Prefect logs a failed run's traceback itself; without --debug the one-line error is enough."""
+    return not (record.name.startswith("prefect.") and record.exc_info)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -90,13 +90,17 @@ def _client(settings: RefreshSettings) -> KoladaClient:
 
 
 @task(name="metadata", retries=1, retry_delay_seconds=5, retry_condition_fn=_transient, cache_policy=NO_CACHE)
-def refresh_metadata(settings: RefreshSettings, building: Path, now: dt.datetime) -> tuple[loading.Metadata, int]:
-    """Kolada's metadata (cheap: five requests), loaded into core on every run."""
+def refresh_metadata(
+    settings: RefreshSettings, building: Path, run_id: str, now: dt.datetime
+) -> tuple[loading.Metadata, int]:
+    """Kolada's metadata (cheap: five requests), loaded into core on every run; records the
+    boundary gate refused are explained in meta.rejected_row."""
     with _client(settings) as client:
         meta = loading.fetch_metadata(client)
         requests = client.requests_made
     with duckdb.connect(building) as con:
         loading.load_metadata(con, meta, now)
+        loading.record_rejections(con, meta.rejected, run_id, now)
     return meta, requests
 
 
@@ -183,7 +187,8 @@ def quality_gate(
             f"{stage.rejected} of {stage.staged + stage.rejected} fetched rows ({stage.rejected_share:.2%}) were "
             f"rejected at the API boundary (limit {settings.max_rejected_share:.2%}); see meta.rejected_row"
         )
-    log.info("Quality gate: %s (%.1f s), Data Docs %s", "passed" if report.passed else "FAILED", report.seconds, report.docs_index)
+    log.info("Quality gate: %s (Great Expectations %.1f s), Data Docs %s",
+             "FAILED" if failures else "passed", report.seconds, report.docs_index)
     return failures, str(report.docs_index)
 
 
@@ -230,7 +235,7 @@ def run_refresh(settings: RefreshSettings, mode: Mode = "auto") -> dict[str, Any
             building = start_private_copy(paths)
             with duckdb.connect(building) as con:
                 ensure_schema(con)
-            meta, metadata_requests = refresh_metadata(settings, building, now)
+            meta, metadata_requests = refresh_metadata(settings, building, run.run_id, now)
             models, model_warnings = check_follow_up_models(settings, building, meta)
             kpis = kpi_set(meta, models)
             stage = fetch_values(settings, building, kpis, meta.unit_types(), from_date, run.run_id, now)

@@ -87,9 +87,14 @@ def _members(groups: pl.DataFrame, member_column: str) -> pl.DataFrame:
 def load_metadata(con: duckdb.DuckDBPyConnection, meta: Metadata, now: dt.datetime) -> list[str]:
     """Replace units and groups; upsert KPIs, marking as retired those Kolada no longer lists.
 
+    A KPI whose record was rejected at the boundary is still listed, so it is not retired.
     Returns the ids of KPIs newly found retired in this run.
     """
     kpis = meta.kpis  # noqa: F841 - read by DuckDB below
+    listed = pl.concat([  # noqa: F841
+        meta.kpis.select(pl.col("id").alias("kpi_id")),
+        meta.rejected.filter(pl.col("kpi_id").is_not_null()).select("kpi_id"),
+    ])
     con.execute(
         """
         INSERT INTO core.kpi
@@ -112,7 +117,7 @@ def load_metadata(con: duckdb.DuckDBPyConnection, meta: Metadata, now: dt.dateti
     newly_retired = [
         r[0]
         for r in con.execute(
-            "UPDATE core.kpi SET is_retired = true WHERE NOT is_retired AND kpi_id NOT IN (SELECT id FROM kpis) "
+            "UPDATE core.kpi SET is_retired = true WHERE NOT is_retired AND kpi_id NOT IN (SELECT kpi_id FROM listed) "
             "RETURNING kpi_id"
         ).fetchall()
     ]

@@ -1,7 +1,7 @@
 """The analysts' notebooks (notebooks/*.ipynb): kept without outputs, and each runs top to bottom.
 
-The notebooks are executed with nbclient against a warehouse built once for this module by the
-offline refresh run in-process without Prefect, with ``KOLADA_WAREHOUSE`` pointing at it and the
+The notebooks are executed with nbclient against the suite's ``built_warehouse`` (one offline
+refresh run in-process without Prefect, built once per session by tests/conftest.py), with ``KOLADA_WAREHOUSE`` pointing at it and the
 notebooks' own folder as the working directory. The kernel is this interpreter: a ``python3``
 kernelspec written to a temporary ``JUPYTER_PATH`` (which comes first in Jupyter's search), so no
 other Python's kernelspec on the machine can be picked up.
@@ -65,32 +65,10 @@ def test_notebook_reads_the_warehouse_read_only(path):
 # --------------------------------------------------------------------------- executed
 
 
-def _build_warehouse(path: Path) -> Path:
-    """The offline refresh in-process, its Prefect tasks called as plain functions."""
-    import flows.refresh as fr
-    from flows.refresh import RefreshSettings, run_refresh
-    from kolada_client.server import KoladaServer
-
-    with pytest.MonkeyPatch.context() as mp:
-        for name in ["refresh_metadata", "check_follow_up_models", "fetch_values", "apply_and_build", "quality_gate"]:
-            mp.setattr(fr, name, getattr(fr, name).fn)
-        with KoladaServer() as server:
-            run_refresh(RefreshSettings(warehouse=path, base_url=server.base_url, rate_limit=None), "full")
-    return path
-
-
 @pytest.fixture(scope="module")
-def warehouse(request, tmp_path_factory) -> Path:
-    """The published warehouse: the shared ``built_warehouse`` fixture when the suite has one."""
-    try:
-        shared = request.getfixturevalue("built_warehouse")
-    except (pytest.FixtureLookupError, pytest.fail.Exception):  # absent, or of a narrower scope
-        shared = None
-    if shared is not None:
-        path = Path(getattr(shared, "published", shared))
-        if path.is_file():
-            return path
-    return _build_warehouse(tmp_path_factory.mktemp("nb_wh") / "kolada.duckdb")
+def warehouse(built_warehouse: Path) -> Path:
+    """The suite's shared warehouse (tests/conftest.py): one full offline refresh, built once per session."""
+    return built_warehouse
 
 
 @pytest.fixture(scope="module")

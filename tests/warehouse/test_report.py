@@ -1,8 +1,8 @@
 """The static HTML follow-up report (warehouse.report).
 
 Unit tests for the Swedish number format and the SVG charts run in milliseconds. The rest share
-one warehouse, built once per module by the offline refresh run in-process without Prefect
-(~15-45 s), and one report built from it. The browser tests drive Debian's headless Chromium
+the suite's ``built_warehouse`` (one offline refresh run in-process without Prefect, built once
+per session by tests/conftest.py) and one report built from it. The browser tests drive Debian's headless Chromium
 over the DevTools protocol (installed with apt-get when missing; a machine where it cannot be
 installed fails them, it does not skip them): no console errors or network requests, every chart
 drawn, every overview link leading to a rendered goal page, and full-page screenshots under
@@ -46,6 +46,7 @@ OWN_NOTE = "Rang, färgband och medelvärden är projektets egna beräkningar"
         (41.94, None, "41,9"),
         (41.96, None, "42,0"),
         (12, None, "12,0"),
+        (5.3, None, "5,30"),
         (0.123, None, "0,12"),
         (0, None, "0,0"),
         (212.4, None, "212,4"),
@@ -74,6 +75,19 @@ def test_format_number_signed_and_other_formats():
     assert format_date(None) == "okänt"
     assert format_rank(22, 290) == "rang 22 av 290"
     assert format_rank(None, 290) == "saknas"
+
+
+def test_a_kpi_uses_one_number_of_decimals_for_all_its_figures():
+    from warehouse.report.data import FollowupRow, Kpi
+
+    def row(value, riket=None):
+        return FollowupRow(2022, "T", "0584", value, riket, None, None, None, None, None, None, None)
+
+    assert Kpi("A", "a", False, True, None, None, [row(0.8), row(1.8, 1.1)]).decimals == 2  # 0,80 and 1,80
+    assert Kpi("E", "e", False, True, None, None, [row(8.0), row(41.9)]).decimals == 1  # 8,0 and 41,9
+    assert Kpi("B", "b", False, True, None, None, [row(0.12), row(None, 0.5)]).decimals == 2
+    assert Kpi("C", "c", False, True, None, None, [row(32347.0, 45116576.0)]).decimals == 0
+    assert Kpi("D", "d", False, True, None, None, [row(None)]).decimals == 1
 
 
 # --------------------------------------------------------------------------- SVG
@@ -114,32 +128,10 @@ def test_chart_text_is_escaped():
 # --------------------------------------------------------------------------- the warehouse
 
 
-def _build_warehouse(path: Path) -> Path:
-    """The offline refresh in-process, its Prefect tasks called as plain functions."""
-    import flows.refresh as fr
-    from flows.refresh import RefreshSettings, run_refresh
-    from kolada_client.server import KoladaServer
-
-    with pytest.MonkeyPatch.context() as mp:
-        for name in ["refresh_metadata", "check_follow_up_models", "fetch_values", "apply_and_build", "quality_gate"]:
-            mp.setattr(fr, name, getattr(fr, name).fn)
-        with KoladaServer() as server:
-            run_refresh(RefreshSettings(warehouse=path, base_url=server.base_url, rate_limit=None), "full")
-    return path
-
-
 @pytest.fixture(scope="module")
-def warehouse(request, tmp_path_factory) -> Path:
-    """The published warehouse: the shared ``built_warehouse`` fixture when the suite has one."""
-    try:
-        shared = request.getfixturevalue("built_warehouse")
-    except (pytest.FixtureLookupError, pytest.fail.Exception):  # absent, or of a narrower scope
-        shared = None
-    if shared is not None:
-        path = Path(getattr(shared, "published", shared))
-        if path.is_file():
-            return path
-    return _build_warehouse(tmp_path_factory.mktemp("report_wh") / "kolada.duckdb")
+def warehouse(built_warehouse: Path) -> Path:
+    """The suite's shared warehouse (tests/conftest.py): one full offline refresh, built once per session."""
+    return built_warehouse
 
 
 @pytest.fixture(scope="module")
@@ -322,6 +314,29 @@ def test_missing_warehouse_and_unknown_focus_are_clear_errors(warehouse, tmp_pat
     duckdb.connect(str(empty)).close()
     with pytest.raises(WarehouseError, match="run `kolada refresh`"):
         build_report(empty, tmp_path / "out")
+
+
+def test_one_report_per_focus_municipality(warehouse, tmp_path):
+    """A second follow-up model (Åtvidaberg's, faked from Vadstena's rows) gets its own folder."""
+    copy = tmp_path / "kolada.duckdb"
+    shutil.copyfile(warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("""
+            INSERT INTO mapping.model_municipality
+            SELECT '0561', municipality_id, CASE municipality_id WHEN '0561' THEN 'focus'
+                   WHEN '0584' THEN 'peer' ELSE role END, 'Åtvidaberg'
+            FROM mapping.model_municipality WHERE focus_municipality_id = '0584'
+        """)
+        for table in ("mart.goal_kpi", "mart.goal_summary", "mart.kpi_followup"):
+            con.execute(f"INSERT INTO {table} SELECT * REPLACE ('0561' AS focus_municipality_id) FROM {table}")
+    index = build_report(copy, tmp_path / "out")
+    assert index == (tmp_path / "out" / "index.html").resolve()  # the lowest id comes first
+    first, second = _text(index), _text(tmp_path / "out" / "kommun-0584" / "index.html")
+    assert "uppföljning för Åtvidaberg" in first and '<a href="kommun-0584/index.html">Vadstena</a>' in first
+    assert "uppföljning för Vadstena" in second and '<a href="../index.html">Åtvidaberg</a>' in second
+    assert (tmp_path / "out" / "kommun-0584" / "goal-17.html").is_file()
+    assert build_report(copy, tmp_path / "only", focus="0584") == (tmp_path / "only" / "index.html").resolve()
+    assert "uppföljning för Vadstena" in _text(tmp_path / "only" / "index.html")
 
 
 def test_focus_argument_and_cli(warehouse, tmp_path, facts):

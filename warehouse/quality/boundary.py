@@ -214,7 +214,7 @@ def _type_record(kind: str, record: Any) -> dict[str, Any]:
     if not isinstance(record, dict):
         out["problem"] = "metadata record is not a JSON object"
         return out
-    extra = sorted(set(record) - set(fields) - _reported_extra)
+    extra = sorted(f"{kind}.{k}" for k in set(record) - set(fields) if f"{kind}.{k}" not in _reported_extra)
     if extra:
         _reported_extra.update(extra)
         log.warning("Kolada %s metadata has field(s) the pipeline does not know, kept going: %s", kind, ", ".join(extra))

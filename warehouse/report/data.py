@@ -9,9 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import duckdb
+
+from .format import auto_decimals
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,12 @@ class Kpi:
     target: str | None
     area: str | None
     rows: list[FollowupRow] = field(default_factory=list)
+
+    @cached_property
+    def decimals(self) -> int:
+        """One number of decimals for all the KPI's figures, from its largest value (see auto_decimals)."""
+        sizes = [abs(v) for r in self.rows for v in (r.value, r.riket_value, r.region_value) if v is not None]
+        return auto_decimals(max(sizes)) if sizes else 1
 
     def years(self, gender: str = "T") -> list[int]:
         return sorted({r.year for r in self.rows if r.gender == gender})

@@ -21,11 +21,11 @@ def is_missing(value: object) -> bool:
 
 
 def auto_decimals(value: float) -> int:
-    """How many decimals a value gets unless told: 0 from 1000, 1 from 1, else 2."""
+    """How many decimals a value gets unless told: 0 from 1000, 1 from 10, else 2 (zero gets 1)."""
     size = abs(value)
     if size >= 1000:
         return 0
-    if size >= 1 or size == 0:
+    if size >= 10 or size == 0:
         return 1
     return 2
 

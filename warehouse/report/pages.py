@@ -106,10 +106,10 @@ def _page(report: FocusReport, *, title: str, nav: str, heading: str, main: str,
     )
 
 
-def _num_cell(value: float | None, **kwargs) -> str:
+def _num_cell(value: float | None, decimals: int | None = None, *, signed: bool = False) -> str:
     if value is None:
         return f'<td class="num missing">{MISSING}</td>'
-    return f'<td class="num">{escape(format_number(value, **kwargs))}</td>'
+    return f'<td class="num">{escape(format_number(value, decimals, signed=signed))}</td>'
 
 
 def _missing_cell(text: str = MISSING) -> str:
@@ -240,9 +240,9 @@ def _kpi_latest_table(report: FocusReport, kpi: Kpi, latest: int) -> str:
         else:
             band = f"<td>{_band_html(row.band)}</td>"
         rows.append(
-            f"<tr><th>{escape(m.title)}</th>{_num_cell(value)}{_rank_cell(kpi, row)}{band}"
+            f"<tr><th>{escape(m.title)}</th>{_num_cell(value, kpi.decimals)}{_rank_cell(kpi, row)}{band}"
             + _better_html(row.better_than_3y_mean if row else None, latest)
-            + _num_cell(row.change_1y if row else None, signed=True)
+            + _num_cell(row.change_1y if row else None, kpi.decimals, signed=True)
             + "</tr>"
         )
     refs = [("Riket", "riket_value")] + ([(report.region.title, "region_value")] if report.region else [])
@@ -251,7 +251,7 @@ def _kpi_latest_table(report: FocusReport, kpi: Kpi, latest: int) -> str:
     for title, column in refs:
         value = kpi.reference_series(column).get(latest)
         rows.append(
-            f'<tr class="ref"><th>{escape(title)}</th>{_num_cell(value)}'
+            f'<tr class="ref"><th>{escape(title)}</th>{_num_cell(value, kpi.decimals)}'
             '<td class="meta">–</td><td class="meta">–</td><td class="meta">–</td><td class="meta">–</td></tr>'
         )
     return (
@@ -274,15 +274,17 @@ def _kpi_gender(report: FocusReport, kpi: Kpi, label: str) -> str:
         wv, mv = (women.value if women else None), (men.value if men else None)
         gap = total.gender_gap if total and total.gender_gap is not None else (
             wv - mv if wv is not None and mv is not None else None)
-        rows.append(f"<tr><th>{escape(m.title)}</th>{_num_cell(wv)}{_num_cell(mv)}{_num_cell(gap, signed=True)}</tr>")
+        cells = _num_cell(wv, kpi.decimals) + _num_cell(mv, kpi.decimals) + _num_cell(gap, kpi.decimals, signed=True)
+        rows.append(f"<tr><th>{escape(m.title)}</th>{cells}</tr>")
     riket_k = kpi.reference_series("riket_value", "K").get(latest)
     riket_m = kpi.reference_series("riket_value", "M").get(latest)
     gap = riket_k - riket_m if riket_k is not None and riket_m is not None else None
-    rows.append(f'<tr class="ref"><th>Riket</th>{_num_cell(riket_k)}{_num_cell(riket_m)}{_num_cell(gap, signed=True)}</tr>')
+    cells = _num_cell(riket_k, kpi.decimals) + _num_cell(riket_m, kpi.decimals) + _num_cell(gap, kpi.decimals, signed=True)
+    rows.append(f'<tr class="ref"><th>Riket</th>{cells}</tr>')
     focus = report.focus
     series = [
-        Series("Kvinnor", kpi.series(focus.id, "K"), WOMEN_COLOUR, strong=True),
-        Series("Män", kpi.series(focus.id, "M"), MEN_COLOUR, strong=True),
+        Series(f"{focus.title}, kvinnor", kpi.series(focus.id, "K"), WOMEN_COLOUR, strong=True),
+        Series(f"{focus.title}, män", kpi.series(focus.id, "M"), MEN_COLOUR, strong=True),
     ]
     chart = ""
     if any(s.points for s in series):
@@ -302,7 +304,7 @@ def _kpi_all_years(report: FocusReport, kpi: Kpi, years: list[int]) -> str:
     head = "".join(f"<th>{escape(title)}</th>" for title, _ in columns)
     body = []
     for year in reversed(years):
-        cells = "".join(_num_cell(values.get(year)) for _, values in columns)
+        cells = "".join(_num_cell(values.get(year), kpi.decimals) for _, values in columns)
         body.append(f"<tr><th>{format_year(year)}</th>{cells}</tr>")
     return (
         "<details><summary>Alla år (tabell)</summary>"

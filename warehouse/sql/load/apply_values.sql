@@ -33,14 +33,23 @@ FROM core.kpi_value c
 JOIN incoming i USING (kpi_id, municipality_id, year, gender)
 WHERE i.value IS NULL
 UNION ALL
--- ... or, for a KPI fetched in full, they are simply no longer there
+-- ... or, for a KPI fetched in full, they are simply no longer there. A key this run
+-- quarantined is not "no longer there": Kolada sent something for it, so the value held stays.
+-- (A rejected row's unknown or malformed key parts match any held value.)
 SELECT c.kpi_id, c.municipality_id, c.year, c.gender, NULL, NULL, NULL, c.value, 'deleted'
 FROM core.kpi_value c
 WHERE c.kpi_id IN (SELECT kpi_id FROM staging.fetched_kpi)
   AND NOT EXISTS (
       SELECT 1 FROM incoming i
       WHERE i.kpi_id = c.kpi_id AND i.municipality_id = c.municipality_id
-        AND i.year = c.year AND i.gender = c.gender);
+        AND i.year = c.year AND i.gender = c.gender)
+  AND NOT EXISTS (
+      SELECT 1 FROM meta.rejected_row r
+      WHERE r.run_id = $run_id
+        AND (r.kpi_id = c.kpi_id OR r.kpi_id IS NULL OR NOT regexp_full_match(r.kpi_id, '[NU]\d{5}'))
+        AND (r.municipality_id = c.municipality_id OR r.municipality_id IS NULL)
+        AND (r.year = c.year OR r.year IS NULL)
+        AND (r.gender = c.gender OR r.gender IS NULL OR r.gender NOT IN ('T', 'K', 'M')));
 
 INSERT INTO core.kpi_value_revision
 SELECT kpi_id, municipality_id, year, gender, old_value, value, change, $now, $run_id
