@@ -54,8 +54,11 @@ def main(
 
 
 def _no_prefect_tracebacks(record: logging.LogRecord) -> bool:
-    """Prefect logs a failed run's traceback itself; without --debug the one-line error is enough."""
-    return not (record.name.startswith("prefect.") and record.exc_info)
+    """Without --debug, Prefect's own chatter (its temporary server starting and stopping) and the
+    traceback it logs for a failed run stay out of the output: the one-line error is enough."""
+    if record.name == "prefect" or record.name.startswith("prefect."):
+        return record.levelno >= logging.WARNING and not record.exc_info
+    return True
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

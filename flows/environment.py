@@ -14,6 +14,7 @@ DEFAULTS = {
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "PREFECT_LOGGING_EXTRA_LOGGERS": "kolada_client,warehouse,flows",
     "DO_NOT_TRACK": "1",
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
     "GX_ANALYTICS_ENABLED": "false",
 }
 
