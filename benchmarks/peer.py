@@ -17,6 +17,9 @@ request layer with v3 paths: ``KoladaAPI._paginate_request("data/kpi/{25 ids}/ye
 ``koladapy.utils.flatten_data`` and ``pandas.DataFrame``, as ``get_data_as_dataframe`` does. That is
 what is timed. The public call is also tried once and its outcome reported.
 
+Also timed: the server floor, i.e. the same pages fetched as raw bytes 4 at a time with nothing
+parsed; koladapy's time divided by it is the largest speed-up any client could show here.
+
 Prints one JSON line.
 """
 
@@ -28,9 +31,11 @@ import datetime as dt
 import io
 import json
 import logging
+import re
 import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 BATCH = 25
@@ -75,6 +80,33 @@ def _koladapy(base_url: str, kpis: list[str], years: list[int], rate: float | No
                 objects += api._paginate_request(path, {"region_type": region_type})
     frame = pd.DataFrame(flatten_data(objects))
     return time.perf_counter() - start, frame
+
+
+_NEXT = re.compile(rb'"next_url":(null|"([^"]*)")')
+
+
+def _server_floor(base_url: str, kpis: list[str], years: list[int], workers: int = 4) -> float:
+    """The same pages as raw bytes, ``workers`` at a time, nothing parsed but ``next_url``: the least
+    time any client needs from this server (what the server itself costs)."""
+    import requests
+
+    start = time.perf_counter()
+    first = [
+        f"{base_url}/data/kpi/{','.join(kpis[i:i + BATCH])}/year/{','.join(map(str, years[j:j + BATCH]))}"
+        f"?region_type={rt}&per_page=5000"
+        for i in range(0, len(kpis), BATCH) for j in range(0, len(years), BATCH) for rt in ("K", "L")
+    ]
+
+    def pages(url: str) -> None:
+        with requests.Session() as session:
+            while url:
+                body = session.get(url, timeout=120).content
+                match = _NEXT.search(body[-2000:])
+                url = match.group(2).decode() if match and match.group(2) else ""
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(pages, first))
+    return time.perf_counter() - start
 
 
 def _public_call(base_url: str, kpis: list[str], years: list[int], server) -> dict:
@@ -149,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                     seconds, frame = fetch(base_url, kpis, years, rate)
                     result[name].append({"seconds": seconds, "requests": count() - before, "rows": len(frame)})
                     result.setdefault("frames", {})[name] = frame
+                result.setdefault("server_floor", []).append(_server_floor(base_url, kpis, years))
         frames = result.pop("frames")
         result["identical_rows"] = _same_rows(frames["ours"], frames["koladapy"])
         result["koladapy_public_call"] = _public_call(server.base_url, kpis, years, server)
@@ -158,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         result[f"{name}_requests"] = runs[-1]["requests"]
         result[f"{name}_rows"] = runs[-1]["rows"]
     result["speedup"] = result["koladapy_median_seconds"] / result["ours_median_seconds"]
+    result["server_floor_median_seconds"] = statistics.median(result["server_floor"])
+    result["speedup_ceiling"] = result["koladapy_median_seconds"] / result["server_floor_median_seconds"]
     print(json.dumps(result, default=str))
     return 0
 

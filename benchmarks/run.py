@@ -31,6 +31,7 @@ import platform
 import re
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from importlib import metadata
@@ -59,7 +60,7 @@ TARGETS = {
 }
 
 
-QUIET = {"max_wait": 10.0}
+QUIET = {"max_wait": 5.0}
 
 
 def quiet(exclude: list[int]) -> dict[str, float]:
@@ -80,17 +81,11 @@ def median(values: list[float]) -> float | None:
 
 
 # -- one measured run ---------------------------------------------------------------------------
-def _last_run(warehouse: Path) -> dict[str, Any]:
-    import duckdb
-
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        cur = con.execute(
-            "SELECT mode, requests, rows_fetched, rows_inserted, started_at, finished_at "
-            "FROM meta.refresh_run WHERE status = 'succeeded' ORDER BY started_at DESC LIMIT 1"
-        )
-        row = dict(zip([d[0] for d in cur.description], cur.fetchone()))
-    row["flow_seconds_1s"] = (row.pop("finished_at") - row.pop("started_at")).total_seconds()
-    return row
+def facts(warehouse: Path, minimum: bool = False) -> dict[str, Any]:
+    """Read the warehouse in a subprocess (``benchmarks._facts``), keeping this process small."""
+    command = [PYTHON, "-m", "benchmarks._facts", str(warehouse)] + (["--minimum"] if minimum else [])
+    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=HERE.parent)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def cli_refresh(server: LocalServer, warehouse: Path, mode: str, env: dict[str, str]) -> dict[str, Any]:
@@ -103,7 +98,7 @@ def cli_refresh(server: LocalServer, warehouse: Path, mode: str, env: dict[str, 
         env, companions=[server.pid],
     ).check()
     logged = server.requests()[before:]
-    run = _last_run(warehouse)
+    run = facts(warehouse)["last_run"]
     printed = re.search(r"([\d,]+) requests", m.stdout)
     return {
         "seconds": m.seconds, "cpu_seconds": m.cpu_seconds, "others_cores": m.others_cores,
@@ -133,22 +128,12 @@ def inprocess_refresh(server: LocalServer, warehouse: Path, mode: str, env: dict
     return out
 
 
-def minimum_requests(warehouse: Path) -> dict[str, Any]:
+def minimum_requests(data: dict[str, int]) -> dict[str, Any]:
     """The least any client needs for the rows held, under the API's rules (see README)."""
-    import duckdb
-
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        rows, objects, kpis, years = con.execute(
-            "SELECT count(*), count(DISTINCT (kpi_id, municipality_id, year)), count(DISTINCT kpi_id), "
-            "count(DISTINCT year) FROM core.kpi_value"
-        ).fetchone()
-    by_objects = math.ceil(objects / MAX_PER_PAGE)
-    by_lists = math.ceil(kpis / MAX_IDS) * math.ceil(years / MAX_IDS)
-    return {
-        "rows": rows, "objects": objects, "kpis_with_data": kpis, "years_with_data": years,
-        "data_by_objects": by_objects, "data_by_id_lists": by_lists, "metadata": METADATA_MINIMUM,
-        "minimum": max(by_objects, by_lists) + METADATA_MINIMUM,
-    }
+    by_objects = math.ceil(data["objects"] / MAX_PER_PAGE)
+    by_lists = math.ceil(data["kpis_with_data"] / MAX_IDS) * math.ceil(data["years_with_data"] / MAX_IDS)
+    return {**data, "data_by_objects": by_objects, "data_by_id_lists": by_lists, "metadata": METADATA_MINIMUM,
+            "minimum": max(by_objects, by_lists) + METADATA_MINIMUM}
 
 
 def _fresh(folder: Path) -> Path:
@@ -178,8 +163,9 @@ def run_scale(scale: int, runs: int, env: dict[str, str], work: Path, *, increme
                 log(f"x{scale} CLI incremental #{i + 1}: {cli_incr[-1]['seconds']:.1f} s, "
                     f"{cli_incr[-1]['server_requests']} requests (others used {cli_incr[-1]['others_cores']:.1f} cores)")
             if i == 0:
-                out["minimum"] = minimum_requests(warehouse)
-                kpis = _fetched_kpis(warehouse)
+                held = facts(warehouse, minimum=True)
+                out["minimum"] = minimum_requests(held["data"])
+                kpis = held["kpis"]
             if i < runs - 1:
                 shutil.rmtree(warehouse.parent, ignore_errors=True)
         for i in range(runs):
@@ -207,19 +193,13 @@ def run_scale(scale: int, runs: int, env: dict[str, str], work: Path, *, increme
     return out
 
 
-def _fetched_kpis(warehouse: Path) -> list[str]:
-    import duckdb
-
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return [r[0] for r in con.execute("SELECT kpi_id FROM meta.fetched_kpi ORDER BY kpi_id").fetchall()]
-
-
-def run_peer(runs: int, rate: float, kpis: list[str], env: dict[str, str], work: Path) -> dict[str, Any]:
+def run_peer(runs: int, rate: float, kpis: list[str], env: dict[str, str], work: Path,
+             server: str = "inprocess") -> dict[str, Any]:
     kpi_file = work / "peer-kpis.json"
     kpi_file.write_text(json.dumps(kpis))
     waited = quiet([])
     m = measure([PYTHON, "-W", "ignore", "-m", "benchmarks.peer", "--runs", str(runs), "--rate", str(rate),
-                 "--kpis", str(kpi_file)], env).check()
+                 "--kpis", str(kpi_file), "--server", server], env).check()
     out = json.loads(m.stdout.strip().splitlines()[-1])
     out.update(others_cores=m.others_cores, **waited)
     return out
@@ -228,7 +208,8 @@ def run_peer(runs: int, rate: float, kpis: list[str], env: dict[str, str], work:
 def run_profiles(env: dict[str, str], work: Path, which: list[str], scale: int = 1) -> dict[str, str]:
     """pyinstrument profiles of run_refresh in-process (HTML + text in results/profiles/)."""
     folder = RESULTS / "profiles"
-    folder.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(folder, ignore_errors=True)  # no stale profile from an earlier benchmark run
+    folder.mkdir(parents=True)
     written: dict[str, str] = {}
     with LocalServer(scale, work / f"server-profile-x{scale}.log", env) as server:
         warehouse = _fresh(work / f"profile-x{scale}")
@@ -397,6 +378,15 @@ def build_rows(res: dict[str, Any]) -> tuple[list[list[str]], list[dict[str, Any
              f"{pub['rows']} rows, {pub['requests']} requests, HTTP {pub['statuses']} ({pub['example']})"
              + (f", raised {pub['error']}" if pub["error"] else ", no error raised"))
         info("  identical rows (kpi, unit, year, gender, value)", str(peer["identical_rows"]))
+        info("  server floor: same pages as raw bytes, 4 at a time, no parsing",
+             f"{peer['server_floor_median_seconds']:.1f} s: no client can beat koladapy by more than "
+             f"{peer['speedup_ceiling']:.1f}x on this server")
+        sub = res.get("peer_subprocess_server")
+        if sub:
+            info("  same comparison, server in its own process",
+                 f"ours {sub['ours_median_seconds']:.1f} s, koladapy {sub['koladapy_median_seconds']:.1f} s: "
+                 f"{sub['speedup']:.2f}x (server floor {sub['server_floor_median_seconds']:.1f} s, "
+                 f"ceiling {sub['speedup_ceiling']:.1f}x)")
     floor = x1.get("floor")
     if floor:
         fetch_load = median([r["stages"]["fetch_values"] + r["stages"]["apply_and_build"] for r in x1["inprocess_full"]])
@@ -474,9 +464,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--floor-runs", type=int, default=None, help="DuckDB floor runs (default 3)")
     p.add_argument("--profile", choices=("auto", "always", "never"), default="auto",
                    help="pyinstrument profiles of run_refresh at x1: auto = when a x1 time target is missed")
-    p.add_argument("--quiet-wait", type=float, default=10.0,
+    p.add_argument("--quiet-wait", type=float, default=5.0,
                    help="before each measurement, wait up to this many seconds for other processes to use "
-                        "< 0.5 cores (a shared machine); 0 = do not wait (default 10)")
+                        "< 0.5 cores (a shared machine); 0 = do not wait (default 5)")
     p.add_argument("--markdown", action=argparse.BooleanOptionalAction, default=None,
                    help="write benchmarks/RESULTS.md (default: yes, except with --quick)")
     args = p.parse_args(argv)
@@ -510,6 +500,9 @@ def main(argv: list[str] | None = None) -> int:
     log("peer: our client vs koladapy")
     res["peer"] = run_peer(peer_runs, args.peer_rate, res["scales"]["1"]["kpis"], env, work)
     res["peer"]["koladapy_version"] = res["machine"]["versions"]["koladapy"]
+    log("peer again, with the server in its own process (information)")
+    res["peer_subprocess_server"] = run_peer(peer_runs, args.peer_rate, res["scales"]["1"]["kpis"], env, work,
+                                             server="subprocess")
     for scale in scales:
         res["scales"][str(scale)] = run_scale(scale, args.scale_runs, env, work, incremental=False, warm_up=False)
 

@@ -27,6 +27,7 @@ from warehouse.models import load_models
 from warehouse.paths import WarehousePaths
 from warehouse.publish import discard_private_copy, keep_failed, publish, refresh_lock, start_private_copy
 from warehouse.schema import ensure_schema
+from warehouse.sql import read_sql
 from warehouse.state import GUARDED_TABLES, PublishedState, read_published_state
 
 from . import progress
@@ -165,13 +166,23 @@ def apply_and_build(building: Path, run_id: str, now: dt.datetime) -> tuple[load
 
 @task(name="quality gate", cache_policy=NO_CACHE)
 def quality_gate(
-    settings: RefreshSettings, building: Path, run_id: str, stage: loading.StageCounts, state: PublishedState
+    settings: RefreshSettings,
+    building: Path,
+    run_id: str,
+    now: dt.datetime,
+    stage: loading.StageCounts,
+    state: PublishedState,
 ) -> tuple[list[str], str]:
     """Great Expectations on what would be published, the row-count guard and the rejected share."""
     from warehouse.quality import run_publish_gate
 
     with duckdb.connect(building, read_only=True) as con:
-        frames = {t: con.execute(f"SELECT * FROM {t}").df() for t in ("core.kpi_value", "mart.kpi_followup", "mart.goal_summary")}
+        frames = {t: con.execute(f"SELECT * FROM {t}").df() for t in ("mart.kpi_followup", "mart.goal_summary")}
+        # The values this run wrote; those published before passed the gate then, and the
+        # primary key keeps the table's keys unique.
+        written = con.execute(read_sql("quality/written_values.sql"), {"now": now}).df()
+        if len(written):
+            frames["core.kpi_value"] = written
         counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in GUARDED_TABLES}
     report = run_publish_gate(frames, WarehousePaths(settings.warehouse).data_docs, run_id)
     failures = list(report.failures)
@@ -243,7 +254,7 @@ def run_refresh(settings: RefreshSettings, mode: Mode = "auto") -> dict[str, Any
             run.kpis, run.rows_fetched, run.rows_rejected = len(kpis), stage.staged, stage.rejected
             run.requests, run.retries = metadata_requests + stage.requests, stage.retries
             run.rows_inserted, run.rows_revised, run.rows_deleted = applied.inserted, applied.revised, applied.deleted
-            failures, run.data_docs = quality_gate(settings, building, run.run_id, stage, state)
+            failures, run.data_docs = quality_gate(settings, building, run.run_id, now, stage, state)
             run.gate_passed = not failures
             if failures:
                 raise QualityGateFailed(

@@ -40,7 +40,7 @@ def values_schema(unit_column: str) -> dict[str, pl.DataType]:
         "count": pl.Int64(),
         "status": pl.String(),
         "is_deleted": pl.Boolean(),
-        "source_url": pl.String(),
+        "source_url": pl.Categorical(),  # one page URL for thousands of rows: stored once
         "problem": pl.String(),
         "raw": pl.String(),
     }

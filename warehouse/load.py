@@ -196,25 +196,47 @@ def stage_values(
         fetches.append(client.iter_values(full_kpis, None, None, None, unit_types=unit_types))
     if delta_kpis:
         fetches.append(client.iter_values(delta_kpis, None, None, from_date, unit_types=unit_types))
+    sources: dict[str, int] = {}
     for chunk in itertools.chain.from_iterable(fetches):
-        screened = screen_values(chunk)
-        good = screened.good.select(  # noqa: F841
-            "kpi_id", "municipality_id", "year", "gender", "value", "count", "status", "is_deleted", "source_url"
-        )
-        con.execute("INSERT INTO staging.kpi_value SELECT * FROM good")
-        counts.staged += screened.good.height
-        counts.rejected += record_rejections(con, screened.rejected, run_id, now)
+        if chunk.height:
+            _stage_chunk(con, chunk, sources, counts, run_id, now)
         if on_progress:
             on_progress(client.requests_made - requests_before, counts.staged)
     before = counts.rejected
     run_script(con, "load/dedupe_staging.sql", run_id=run_id, now=now)
     deduped = con.execute("SELECT count(*) FROM duplicate_copy").fetchone()[0]
     con.execute("DROP TABLE duplicate_copy")
+    con.execute("DROP TABLE duplicate_key")
     counts.rejected = before + deduped
     counts.staged -= deduped
     counts.requests = client.requests_made - requests_before
     counts.retries = client.retries_made - retries_before
     return counts
+
+
+def _stage_chunk(
+    con: duckdb.DuckDBPyConnection,
+    chunk: pl.DataFrame,
+    sources: dict[str, int],
+    counts: StageCounts,
+    run_id: str,
+    now: dt.datetime,
+) -> None:
+    """One fetched chunk through the boundary gate: good rows to staging, the rest to quarantine."""
+    screened = screen_values(chunk)
+    new_urls = [u for u in screened.good["source_url"].unique().to_list() if u not in sources]
+    for url in new_urls:
+        sources[url] = len(sources)
+    urls = pl.DataFrame({"source_id": [sources[u] for u in new_urls], "url": new_urls},  # noqa: F841
+                        schema={"source_id": pl.Int32, "url": pl.String})
+    con.execute("INSERT INTO staging.source SELECT source_id, url FROM urls")
+    good = screened.good.select(  # noqa: F841
+        "kpi_id", "municipality_id", "year", "gender", "value", "count", "status", "is_deleted",
+        pl.col("source_url").cast(pl.String).replace_strict(sources, return_dtype=pl.Int32).alias("source_id"),
+    )
+    con.execute("INSERT INTO staging.kpi_value SELECT * FROM good")
+    counts.staged += screened.good.height
+    counts.rejected += record_rejections(con, screened.rejected, run_id, now)
 
 
 @dataclass
@@ -242,3 +264,4 @@ def drop_staging(con: duckdb.DuckDBPyConnection) -> None:
     """Staging is a run's scratch; it is not published."""
     con.execute("DROP TABLE IF EXISTS staging.kpi_value")
     con.execute("DROP TABLE IF EXISTS staging.fetched_kpi")
+    con.execute("DROP TABLE IF EXISTS staging.source")

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import pandera.polars as pa
 import polars as pl
 
@@ -168,7 +169,7 @@ def screen(frame: pl.DataFrame, schema: pa.DataFrameSchema, *, key_columns: Mapp
         failed_check=bad["failed_check"],
         reason=bad["reason"],
         raw=raws,
-        source_url=bad["source_url"] if "source_url" in bad.columns else [None] * bad.height,
+        source_url=bad["source_url"].cast(pl.String) if "source_url" in bad.columns else [None] * bad.height,
     )
     rejected = pl.DataFrame(columns, schema=REJECTED_COLUMNS, strict=False)
     good = frame.join(per_row.select("_row"), on="_row", how="anti").drop("_row")
@@ -210,7 +211,7 @@ def _type_record(kind: str, record: Any) -> dict[str, Any]:
     fields = _METADATA_FIELDS[kind]
     out: dict[str, Any] = {name: None for name in fields}
     out["problem"] = None
-    out["raw"] = json.dumps(record, ensure_ascii=False, default=str)
+    out["raw"] = orjson.dumps(record, default=str).decode("utf-8")
     if not isinstance(record, dict):
         out["problem"] = "metadata record is not a JSON object"
         return out

@@ -8,6 +8,8 @@ CREATE OR REPLACE TABLE staging.kpi_value (
     count           INTEGER,
     status          VARCHAR,
     is_deleted      BOOLEAN NOT NULL,
-    source_url      VARCHAR
+    source_id       INTEGER NOT NULL   -- the page it came from: staging.source
 );
+-- One row per fetched page URL, so that a URL is stored once, not on every value.
+CREATE OR REPLACE TABLE staging.source (source_id INTEGER PRIMARY KEY, url VARCHAR NOT NULL);
 CREATE OR REPLACE TABLE staging.fetched_kpi (kpi_id VARCHAR PRIMARY KEY);
