@@ -117,8 +117,11 @@ def refresh(
         from .progress_display import show_progress
         from .refresh import refresh as refresh_flow
 
+        from warehouse.quality import import_great_expectations_in_background
+
         ensure_not_locked(WarehousePaths.of(warehouse))
-        _import_great_expectations_in_background()
+        # Seconds of importing, done while Prefect starts its temporary server (mostly waiting).
+        import_great_expectations_in_background()
 
         server = offline_mode.local_kolada() if offline else contextlib.nullcontext(base_url)
         with server as url, show_progress(err):
@@ -132,20 +135,6 @@ def refresh(
         from .status_display import print_refresh_summary
 
         print_refresh_summary(out, summary)
-
-
-def _import_great_expectations_in_background() -> None:
-    """The publish gate needs Great Expectations, whose import takes seconds; a thread does it
-    while Prefect starts its temporary server, which is mostly waiting."""
-    import threading
-
-    def warm() -> None:
-        try:
-            import great_expectations  # noqa: F401
-        except Exception:  # noqa: BLE001 - the gate will import it again and report properly
-            pass
-
-    threading.Thread(target=warm, name="import-gx", daemon=True).start()
 
 
 @app.command()

@@ -20,11 +20,13 @@ from prefect.cache_policies import NO_CACHE
 
 from kolada_client import KoladaClient, MalformedResponseError, RetriesExhaustedError
 from mappings import FollowUpModel, check_model, discover_models, load_model, load_retired_kpis
+from warehouse import db as warehouse_db
 from warehouse import load as loading
 from warehouse import runlog
 from warehouse.marts import build_marts
 from warehouse.models import load_models
 from warehouse.paths import WarehousePaths
+from warehouse.quality import import_great_expectations_in_background
 from warehouse.publish import discard_private_copy, keep_failed, publish, refresh_lock, start_private_copy
 from warehouse.schema import ensure_schema
 from warehouse.sql import read_sql
@@ -99,7 +101,7 @@ def refresh_metadata(
     with _client(settings) as client:
         meta = loading.fetch_metadata(client)
         requests = client.requests_made
-    with duckdb.connect(building) as con:
+    with warehouse_db.connect(building) as con:
         loading.load_metadata(con, meta, now)
         loading.record_rejections(con, meta.rejected, run_id, now)
     return meta, requests
@@ -110,7 +112,7 @@ def check_follow_up_models(
     settings: RefreshSettings, building: Path, meta: loading.Metadata
 ) -> tuple[list[tuple[FollowUpModel, set[str]]], list[str]]:
     """Load and check every follow-up model; an error anywhere stops the refresh."""
-    with duckdb.connect(building) as con:
+    with warehouse_db.connect(building) as con:
         known_before = {r[0] for r in con.execute("SELECT kpi_id FROM core.kpi WHERE is_retired").fetchall()}
     retired = set(load_retired_kpis()["id"]) | known_before
     models: list[tuple[FollowUpModel, set[str]]] = []
@@ -126,7 +128,7 @@ def check_follow_up_models(
         raise RefreshFailed("The follow-up model has errors; nothing was published:\n" + "\n".join(errors))
     for w in warnings:
         log.info("%s", w)  # also in the summary the flow returns
-    with duckdb.connect(building) as con:
+    with warehouse_db.connect(building) as con:
         load_models(con, models)
     return models, warnings
 
@@ -142,7 +144,7 @@ def fetch_values(
     now: dt.datetime,
 ) -> loading.StageCounts:
     """Every unit's values for the KPI set, screened at the boundary, into staging."""
-    with duckdb.connect(building) as con:
+    with warehouse_db.connect(building) as con:
         fetched_before = {r[0] for r in con.execute("SELECT kpi_id FROM meta.fetched_kpi").fetchall()}
         full = kpis if from_date is None else [k for k in kpis if k not in fetched_before]
         delta = [] if from_date is None else [k for k in kpis if k in fetched_before]
@@ -157,7 +159,7 @@ def fetch_values(
 
 @task(name="apply and build marts", cache_policy=NO_CACHE)
 def apply_and_build(building: Path, run_id: str, now: dt.datetime) -> tuple[loading.ApplyCounts, dict[str, int]]:
-    with duckdb.connect(building) as con:
+    with warehouse_db.connect(building) as con:
         applied = loading.apply_values(con, run_id=run_id, now=now)
         loading.drop_staging(con)
         counts = build_marts(con)
@@ -176,7 +178,7 @@ def quality_gate(
     """Great Expectations on what would be published, the row-count guard and the rejected share."""
     from warehouse.quality import run_publish_gate
 
-    with duckdb.connect(building, read_only=True) as con:
+    with warehouse_db.connect(building, read_only=True) as con:
         frames = {t: con.execute(f"SELECT * FROM {t}").df() for t in ("mart.kpi_followup", "mart.goal_summary")}
         # The values this run wrote; those published before passed the gate then, and the
         # primary key keeps the table's keys unique.
@@ -234,6 +236,7 @@ def refresh(
 def run_refresh(settings: RefreshSettings, mode: Mode = "auto") -> dict[str, Any]:
     paths = WarehousePaths(settings.warehouse)
     with refresh_lock(paths):
+        import_great_expectations_in_background()
         now = _now()
         state = read_published_state(paths.published)
         resolved, from_date = choose_mode(mode, state, now.date())
@@ -244,7 +247,7 @@ def run_refresh(settings: RefreshSettings, mode: Mode = "auto") -> dict[str, Any
         runlog.append(paths.journal, run)
         try:
             building = start_private_copy(paths)
-            with duckdb.connect(building) as con:
+            with warehouse_db.connect(building) as con:
                 ensure_schema(con)
             meta, metadata_requests = refresh_metadata(settings, building, run.run_id, now)
             models, model_warnings = check_follow_up_models(settings, building, meta)
@@ -262,7 +265,7 @@ def run_refresh(settings: RefreshSettings, mode: Mode = "auto") -> dict[str, Any
                     + "\n- ".join(failures)
                 )
             run.status, run.finished_at = "succeeded", _now()
-            with duckdb.connect(building) as con:
+            with warehouse_db.connect(building) as con:
                 runlog.import_journal(con, paths.journal, run.run_id)
                 runlog.record_run(con, run)
                 con.execute("CHECKPOINT")

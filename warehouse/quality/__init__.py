@@ -12,12 +12,14 @@ import Great Expectations (that takes ~4 s); the first gate call does.
 
 from warehouse.quality.expectations import SUITES, YEAR_MIN, year_max
 from warehouse.quality.gate import ExpectationOutcome, GateReport, run_publish_gate
+from warehouse.quality.warm import import_great_expectations_in_background
 
 __all__ = [
     "SUITES",
     "YEAR_MIN",
     "ExpectationOutcome",
     "GateReport",
+    "import_great_expectations_in_background",
     "run_publish_gate",
     "year_max",
 ]
