@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import threading
 import traceback
 from pathlib import Path
 from typing import Annotated, Optional
@@ -211,10 +212,7 @@ def serve(
     with KoladaServer(port=port, scale=scale) as server:
         out.print(f"Serving Kolada v3 at {server.base_url} (Ctrl-C to stop)", highlight=False)
         try:
-            while True:
-                import time
-
-                time.sleep(3600)
+            threading.Event().wait()
         except KeyboardInterrupt:
             pass
 

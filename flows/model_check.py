@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 from rich.console import Console
 
-from kolada_client import SNAPSHOT_DIR, KoladaClient
+from kolada_client import SNAPSHOT_DIR, KoladaClient, resolve_base_url
 from mappings import CheckReport, ModelError, check_model, discover_models, format_report, load_model, load_retired_kpis
 from warehouse.paths import WarehousePaths
 
@@ -49,8 +49,7 @@ def check_models(
     elif base_url is None and published.exists():
         source, (kpis, units, retired) = f"the warehouse {published}", _warehouse_metadata(published)
     else:
-        client_url = KoladaClient(base_url).base_url
-        source, (kpis, units, retired) = client_url, _kolada_metadata(base_url)
+        source, (kpis, units, retired) = resolve_base_url(base_url), _kolada_metadata(base_url)
     retired |= set(load_retired_kpis()["id"])
     console.print(f"Checking against Kolada metadata from {source} ({len(kpis):,} KPIs).", highlight=False)
     ok = True

@@ -14,11 +14,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import duckdb
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from kolada_client import KoladaClient, MalformedResponseError, RetriesExhaustedError
+from kolada_client import KoladaClient, MalformedResponseError, RetriesExhaustedError, resolve_base_url
 from mappings import FollowUpModel, check_model, discover_models, load_model, load_retired_kpis
 from warehouse import db as warehouse_db
 from warehouse import load as loading
@@ -242,7 +241,7 @@ def run_refresh(settings: RefreshSettings, mode: Mode = "auto") -> dict[str, Any
         resolved, from_date = choose_mode(mode, state, now.date())
         run = runlog.RunRecord(
             run_id=f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}", started_at=now, mode=resolved,
-            from_date=from_date, base_url=KoladaClient(settings.base_url).base_url,
+            from_date=from_date, base_url=resolve_base_url(settings.base_url),
         )
         runlog.append(paths.journal, run)
         try:

@@ -4,7 +4,7 @@
     >>> KoladaClient().values("N00945", ["0584"], years=[2021, 2022])  # doctest: +SKIP
 """
 
-from ._client import DEFAULT_BASE_URL, FIRST_YEAR, MAX_IDS_PER_LIST, MAX_PER_PAGE, KoladaClient, chunked
+from ._client import DEFAULT_BASE_URL, FIRST_YEAR, MAX_IDS_PER_LIST, MAX_PER_PAGE, KoladaClient, chunked, resolve_base_url
 from ._ids import closest_ids
 from ._exceptions import (
     ApiGoneError,
@@ -41,4 +41,5 @@ __all__ = [
     "__version__",
     "chunked",
     "closest_ids",
+    "resolve_base_url",
 ]

@@ -60,6 +60,11 @@ def chunked(items: Sequence[Any], size: int = MAX_IDS_PER_LIST) -> list[list[Any
     return out
 
 
+def resolve_base_url(base_url: str | None = None) -> str:
+    """The API root a client uses: the argument, else ``$KOLADA_BASE_URL``, else the live API."""
+    return (base_url or os.environ.get("KOLADA_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+
+
 def _as_list(ids: str | Iterable[Any] | None) -> list[str] | None:
     if ids is None:
         return None
@@ -121,7 +126,7 @@ class KoladaClient:
         retry: RetryPolicy | None = None,
         timeout: float = 60.0,
     ):
-        self.base_url = (base_url or os.environ.get("KOLADA_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self.base_url = resolve_base_url(base_url)
         self.max_workers = max(1, max_workers)
         self._transport = Transport(
             user_agent=f"kolada-pipeline/{__version__} (+https://github.com/kolada-pipeline; python-requests)",

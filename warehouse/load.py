@@ -12,7 +12,7 @@ import itertools
 import json
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import duckdb
 import polars as pl
@@ -160,7 +160,6 @@ class StageCounts:
     rejected: int = 0
     requests: int = 0
     retries: int = 0
-    kpis: list[str] = field(default_factory=list)
 
     @property
     def rejected_share(self) -> float:
@@ -187,7 +186,7 @@ def stage_values(
     holds a few chunks, never the whole fetch. Rejected rows go to ``meta.rejected_row``.
     """
     run_script(con, "load/staging.sql")
-    counts = StageCounts(kpis=list(dict.fromkeys(full_kpis + delta_kpis)))
+    counts = StageCounts()
     fetched = pl.DataFrame({"kpi_id": list(dict.fromkeys(full_kpis))}, schema={"kpi_id": pl.String})  # noqa: F841
     con.execute("INSERT INTO staging.fetched_kpi SELECT kpi_id FROM fetched")
     requests_before, retries_before = client.requests_made, client.retries_made

@@ -71,16 +71,21 @@ def test_parquet_files_written_and_listed(parquet_export) -> None:
     assert _temp_files(out) == []
 
 
+def _assert_same_as_warehouse(con, table: str, file: str, want: dict) -> None:
+    """The exported file holds the table's rows and column types, both ways round."""
+    assert con.execute(f"SELECT count(*) FROM {file}").fetchone()[0] == want["rows"] > 0, table
+    assert _columns(con, f"SELECT * FROM {file}") == want["columns"], table
+    for a, b in ((table, file), (file, table)):
+        diff = con.execute(f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})").fetchone()[0]
+        assert diff == 0, (table, a, b)
+
+
 def test_parquet_round_trip(parquet_export, warehouse_tables, built_warehouse: Path) -> None:
     out, _ = parquet_export
     with duckdb.connect(str(built_warehouse), read_only=True) as con:
         for table, want in warehouse_tables.items():
             file = f"read_parquet('{out / f'{table}.parquet'}')"
-            assert con.execute(f"SELECT count(*) FROM {file}").fetchone()[0] == want["rows"] > 0, table
-            assert _columns(con, f"SELECT * FROM {file}") == want["columns"], table
-            for a, b in ((table, file), (file, table)):
-                diff = con.execute(f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})").fetchone()[0]
-                assert diff == 0, (table, a, b)
+            _assert_same_as_warehouse(con, table, file, want)
 
 
 def test_csv_round_trip(csv_export, warehouse_tables, built_warehouse: Path) -> None:
@@ -95,11 +100,7 @@ def test_csv_round_trip(csv_export, warehouse_tables, built_warehouse: Path) -> 
             assert header == [name for name, _ in want["columns"]], table
             spec = "{" + ", ".join(f"'{n}': '{t}'" for n, t in want["columns"]) + "}"
             file = f"read_csv('{path}', header = true, delim = ',', quote = '\"', escape = '\"', columns = {spec})"
-            assert con.execute(f"SELECT count(*) FROM {file}").fetchone()[0] == want["rows"] > 0, table
-            assert _columns(con, f"SELECT * FROM {file}") == want["columns"], table
-            for a, b in ((table, file), (file, table)):
-                diff = con.execute(f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})").fetchone()[0]
-                assert diff == 0, (table, a, b)
+            _assert_same_as_warehouse(con, table, file, want)
     assert ",0584," in (out / "mart.kpi_followup.csv").read_text(encoding="utf-8")
 
 
