@@ -178,7 +178,7 @@ class LoggedRequest:
 
 
 class LocalServer:
-    """``python -m kolada_client.server --verbose`` as a subprocess, with its request log.
+    """``python -m kolada_pipeline.server --verbose`` as a subprocess, with its request log.
 
     The server logs every request to stderr with ``--verbose``; the log goes to a file, and
     :meth:`requests` reads it back, so requests are counted where they arrive.
@@ -197,7 +197,7 @@ class LocalServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "w", encoding="utf-8")
         self._proc = subprocess.Popen(
-            [PYTHON, "-m", "kolada_client.server", "--port", "0", "--scale", str(self.scale), "--verbose"],
+            [PYTHON, "-m", "kolada_pipeline.server", "--port", "0", "--scale", str(self.scale), "--verbose"],
             stdout=subprocess.PIPE, stderr=self._log, text=True, env=self.env, cwd=ROOT,
         )
         line: list[str] = []

@@ -1,4 +1,4 @@
-"""The flow's own work, without Prefect: ``flows.refresh.run_refresh`` with every task replaced by
+"""The flow's own work, without Prefect: ``kolada_pipeline.flow.run_refresh`` with every task replaced by
 its plain function (``task.fn``), timed in a fresh process.
 
     python -m benchmarks.inprocess --base-url URL --warehouse PATH --mode full [--profile out.html]
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="profile run_refresh with pyinstrument; write HTML here and text beside it (.txt)")
     args = p.parse_args(argv)
 
-    import flows.refresh as fr
+    import kolada_pipeline.flow as fr
 
     seconds: dict[str, float] = {}
     peaks: dict[str, float] = {"imports": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}

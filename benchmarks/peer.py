@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                         "server.requests) or in its own process (counted from its --verbose request log)")
     args = p.parse_args(argv)
 
-    from kolada_client.server import KoladaServer
+    from kolada_pipeline.server import KoladaServer
 
     rate = args.rate or None
     years = list(range(_first_year(), dt.date.today().year + 1))

@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.run            # everything (about 15-20 minutes on 2 cores)
     .venv/bin/python -m benchmarks.run --quick    # 1 run of each, x4 scale only (about 5 minutes)
 
-It starts the local Kolada server (``python -m kolada_client.server --verbose``, a subprocess over
+It starts the local Kolada server (``python -m kolada_pipeline.server --verbose``, a subprocess over
 the bundled real snapshot) and measures, with the rate limit lifted (``--rate-limit 0``):
 
 1. full refreshes end to end through the CLI (``kolada refresh --full``) at x1 (the Agenda 2030

@@ -1,4 +1,4 @@
-"""A faithful, polite client for Kolada API v3, and a local Kolada-compatible server for tests.
+"""A faithful, polite client for Kolada API v3.
 
     >>> from kolada_client import KoladaClient            # doctest: +SKIP
     >>> KoladaClient().values("N00945", ["0584"], years=[2021, 2022])  # doctest: +SKIP
@@ -17,8 +17,8 @@ from ._exceptions import (
     UnknownIdError,
     UnknownIdWarning,
 )
-from ._snapshot_files import SNAPSHOT_DIR
 from ._transport import RetryPolicy
+from ._urls import redact_url
 from ._version import __version__
 
 __all__ = [
@@ -26,7 +26,6 @@ __all__ = [
     "FIRST_YEAR",
     "MAX_IDS_PER_LIST",
     "MAX_PER_PAGE",
-    "SNAPSHOT_DIR",
     "ApiGoneError",
     "HTTPStatusError",
     "InvalidRequestError",
@@ -41,5 +40,6 @@ __all__ = [
     "__version__",
     "chunked",
     "closest_ids",
+    "redact_url",
     "resolve_base_url",
 ]

@@ -17,7 +17,7 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.pop("KOLADA_BASE_URL", None)
 os.environ.pop("KOLADA_WAREHOUSE", None)
 
-from kolada_client.server import KoladaServer  # noqa: E402
+from kolada_pipeline.server import KoladaServer  # noqa: E402
 
 STAGES = ("refresh_metadata", "check_follow_up_models", "fetch_values", "apply_and_build", "quality_gate")
 
@@ -38,7 +38,7 @@ def shared_kolada() -> Iterator[KoladaServer]:
 
 def without_prefect(mp: pytest.MonkeyPatch) -> None:
     """Run the refresh's stages as plain functions: the flow's logic, without Prefect's engine."""
-    import flows.refresh as fr
+    import kolada_pipeline.flow as fr
 
     for name in STAGES:
         mp.setattr(fr, name, getattr(fr, name).fn)
@@ -47,7 +47,7 @@ def without_prefect(mp: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def plain_refresh(monkeypatch: pytest.MonkeyPatch):
     """``run_refresh`` with its stages called directly (fast; Prefect itself is tested elsewhere)."""
-    from flows.refresh import RefreshSettings, run_refresh
+    from kolada_pipeline.flow import RefreshSettings, run_refresh
 
     without_prefect(monkeypatch)
 
@@ -60,7 +60,7 @@ def plain_refresh(monkeypatch: pytest.MonkeyPatch):
 @pytest.fixture(scope="session")
 def built_warehouse(tmp_path_factory: pytest.TempPathFactory, shared_kolada: KoladaServer) -> Path:
     """A warehouse after one full offline refresh of the real snapshot (treat as read-only; copy it to change it)."""
-    from flows.refresh import RefreshSettings, run_refresh
+    from kolada_pipeline.flow import RefreshSettings, run_refresh
 
     path = tmp_path_factory.mktemp("built") / "kolada.duckdb"
     with pytest.MonkeyPatch.context() as mp:

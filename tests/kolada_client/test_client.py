@@ -23,7 +23,7 @@ from kolada_client import (
     UnknownIdWarning,
     chunked,
 )
-from kolada_client.server import Fault, KoladaServer
+from kolada_pipeline.server import Fault, KoladaServer
 
 VADSTENA, ATVIDABERG, FINSPANG = "0584", "0561", "0562"
 FAST_RETRY = RetryPolicy(max_attempts=4, max_seconds=10, backoff=0.05, max_wait=0.2)
@@ -330,7 +330,7 @@ def test_organisational_units_and_their_values(tmp_path):
     import gzip
     import shutil
 
-    from kolada_client import SNAPSHOT_DIR
+    from kolada_pipeline.server import BUNDLED_SNAPSHOT as SNAPSHOT_DIR
 
     snapshot = tmp_path / "snapshot"
     shutil.copytree(SNAPSHOT_DIR, snapshot)

@@ -20,9 +20,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from mappings import DEFAULT_MODEL_DIR, load_model, load_retired_kpis
-from warehouse.marts import build_marts
-from warehouse.schema import ensure_schema
+from kolada_pipeline.followup import DEFAULT_MODEL_DIR, load_model, load_retired_kpis
+from kolada_pipeline.warehouse.marts import build_marts
+from kolada_pipeline.warehouse.schema import ensure_schema
 
 KEY = ["focus_municipality_id", "kpi_id", "year", "gender", "municipality_id"]
 FLOAT_COLUMNS = (

@@ -9,8 +9,8 @@ import shutil
 import duckdb
 import pytest
 
-from warehouse.paths import WarehousePaths
-from warehouse.publish import WarehouseLocked, publish, refresh_lock, start_private_copy
+from kolada_pipeline.warehouse.paths import WarehousePaths
+from kolada_pipeline.warehouse.publish import WarehouseLocked, publish, refresh_lock, start_private_copy
 
 
 def test_the_lock_refuses_a_second_holder_and_is_released(tmp_path):
@@ -41,7 +41,7 @@ def test_publishing_replaces_the_file_atomically_under_an_open_reader(tmp_path):
 
 
 def test_a_full_disk_is_a_clear_error_and_loses_nothing(built_warehouse, tmp_path, kolada, plain_refresh, monkeypatch):
-    import flows.refresh as fr
+    import kolada_pipeline.flow as fr
 
     warehouse = tmp_path / "kolada.duckdb"
     shutil.copyfile(built_warehouse, warehouse)

@@ -1,0 +1,45 @@
+"""Follow-up models: which Kolada KPIs show a municipality's progress towards which SDG goals.
+
+A model is a folder of hand-edited files (see ``mappings/README.md``)::
+
+    from kolada_pipeline.followup import DEFAULT_MODEL_DIR, check_model, load_model
+
+    model = load_model(DEFAULT_MODEL_DIR)          # ModelError if the files cannot be read
+    report = check_model(model, kpi_titles, unit_types)
+    report.raise_for_errors()                      # ModelError if they say something wrong
+    frames = model.to_frames(exclude_kpis=report.retired_kpi_ids)
+
+Exceptions: ``ModelError`` (with ``.problems``, a list of ``ModelProblem``) is the only one.
+Importing this package reads no files.
+"""
+
+from kolada_pipeline.followup.check import CheckReport, check_model, format_report
+from kolada_pipeline.followup.files import (
+    DEFAULT_MODEL_DIR,
+    FollowUpModel,
+    KpiMapping,
+    LocalKpi,
+    ModelError,
+    ModelProblem,
+    discover_models,
+    load_model,
+)
+from kolada_pipeline.followup.reference import MAPPINGS_DIR, load_goals, load_retired_kpis, load_targets
+
+__all__ = [
+    "CheckReport",
+    "DEFAULT_MODEL_DIR",
+    "FollowUpModel",
+    "KpiMapping",
+    "LocalKpi",
+    "MAPPINGS_DIR",
+    "ModelError",
+    "ModelProblem",
+    "check_model",
+    "discover_models",
+    "format_report",
+    "load_goals",
+    "load_model",
+    "load_retired_kpis",
+    "load_targets",
+]

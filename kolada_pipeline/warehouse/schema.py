@@ -1,0 +1,30 @@
+"""Creating the warehouse's tables from the DDL in warehouse/sql (idempotent)."""
+
+from __future__ import annotations
+
+import duckdb
+
+from .sqlfiles import SQL_DIR, run_script
+
+#: DDL in the order data flows: core → meta → mapping. Marts are rebuilt by marts.py.
+DDL_FILES = (
+    "schemas.sql",
+    "core/kpi.sql",
+    "core/municipality.sql",
+    "core/kpi_group.sql",
+    "core/municipality_group.sql",
+    "core/kpi_value.sql",
+    "core/kpi_value_revision.sql",
+    "meta/refresh_run.sql",
+    "meta/rejected_row.sql",
+    "meta/fetched_kpi.sql",
+    "mapping/goal.sql",
+    "mapping/model.sql",
+)
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every schema and table that does not exist yet."""
+    for name in DDL_FILES:
+        assert (SQL_DIR / name).exists(), name
+        run_script(con, name)
