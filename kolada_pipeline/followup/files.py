@@ -15,6 +15,23 @@ Two kinds of problems are kept apart on purpose:
 
 Every problem names the file and the 1-based line (the CSV header is line 1), because the
 people who fix them work in a text editor or a spreadsheet, not in Python.
+
+The files are untrusted input (a model folder may come from anyone), so the loader keeps to its
+folder and keeps messages short:
+
+- a model reads only files inside its own folder, after resolving symlinks: an absolute path,
+  ``..`` or a link out of the folder is an error on ``model.yaml``'s line, and the file is never
+  opened;
+- a file larger than :data:`MAX_FILE_BYTES` is refused before it is read;
+- a message quotes at most :data:`EXCERPT_CHARS` characters of a cell, with control characters
+  escaped (:func:`excerpt`), and a list of problems is cut after :data:`MAX_LISTED_PROBLEMS`
+  (:func:`format_problems`);
+- a control character in a cell is an error.
+
+What Swedish Excel writes is accepted: UTF-8 (with or without byte-order mark), UTF-16 with a
+byte-order mark or Windows-1252 text; ``,``, ``;`` or tab separators, told apart by the header;
+numbers with a decimal comma, space thousands separators and the minus sign ``−``. What was
+detected is kept as a note (``FollowUpModel.notes``) for ``kolada mappings check`` to print.
 """
 
 from __future__ import annotations
@@ -22,8 +39,11 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 import re
-from collections.abc import Collection, Iterator, Mapping, Sequence
+import stat
+import unicodedata
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -35,6 +55,9 @@ from kolada_pipeline.followup.reference import MAPPINGS_DIR
 
 __all__ = [
     "DEFAULT_MODEL_DIR",
+    "EXCERPT_CHARS",
+    "MAX_FILE_BYTES",
+    "MAX_LISTED_PROBLEMS",
     "MODEL_FILE",
     "FollowUpModel",
     "KpiMapping",
@@ -42,25 +65,61 @@ __all__ = [
     "ModelError",
     "ModelProblem",
     "discover_models",
+    "excerpt",
+    "format_problems",
     "load_model",
+    "parse_number",
 ]
 
 MODEL_FILE = "model.yaml"
 DEFAULT_MODEL_DIR: Path = MAPPINGS_DIR / "vadstena"
 
-Severity = Literal["error", "warning"]
+#: The largest model file read (each of model.yaml, kpis.csv, …): checked with ``stat`` before
+#: reading, so a runaway export cannot fill the memory. A real kpis.csv is about 20 kB.
+MAX_FILE_BYTES = 10 * 1024 * 1024
+#: The most characters of a cell quoted in a message.
+EXCERPT_CHARS = 80
+#: The most problems listed in a message; the rest are counted ("… and 12,345 more").
+MAX_LISTED_PROBLEMS = 50
+
+Severity = Literal["error", "warning", "note"]
 
 # ---------------------------------------------------------------------------------------------
 # Problems
 # ---------------------------------------------------------------------------------------------
 
 
+def _is_hidden_char(char: str) -> bool:
+    """Control, format (e.g. right-to-left override), unassigned and line-separator characters:
+    what would corrupt or disguise a terminal line or a log."""
+    category = unicodedata.category(char)
+    return category[0] == "C" or category in ("Zl", "Zp")
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """``text`` as a message may quote it: hidden characters escaped (``\\x00``, ``\\n``,
+    ``\\u202e``) and at most ``limit`` characters, cut with ``…``."""
+    pieces: list[str] = []
+    length = 0
+    for char in text:
+        piece = char.encode("unicode_escape").decode("ascii") if _is_hidden_char(char) else char
+        if length + len(piece) > limit:
+            while pieces and length > limit - 1:
+                length -= len(pieces.pop())
+            pieces.append("…")
+            break
+        pieces.append(piece)
+        length += len(piece)
+    return "".join(pieces)
+
+
 def _display_path(path: Path) -> str:
     """The path as an analyst would type it: relative to the working directory when inside it."""
     try:
-        return str(path.relative_to(Path.cwd()))
+        shown = str(path.relative_to(Path.cwd()))
     except ValueError:
-        return str(path)
+        shown = str(path)
+    return excerpt(shown, limit=4 * EXCERPT_CHARS)
 
 
 @dataclass(frozen=True)
@@ -68,7 +127,8 @@ class ModelProblem:
     """One thing wrong with a model, pinned to the file and line an analyst must edit.
 
     ``line`` is 1-based (a CSV's header is line 1) and ``None`` when the problem concerns the
-    whole file, such as a missing file.
+    whole file, such as a missing file. A ``note`` is no problem: it says how a file was read
+    (``read as Windows-1252, ';'-separated``).
     """
 
     file: Path
@@ -86,18 +146,32 @@ class ModelProblem:
         return f"{self.location}: {self.message}"
 
 
+def format_problems(problems: Sequence[ModelProblem], limit: int = MAX_LISTED_PROBLEMS, indent: str = "  ") -> str:
+    """One problem a line, the first ``limit`` of them, then ``… and 12,345 more``.
+
+    Use it wherever a list of problems is printed, logged or stored, so that a broken
+    200,000-row file gives a screenful, not megabytes.
+    """
+    lines = [f"{indent}{problem}" for problem in problems[:limit]]
+    if len(problems) > limit:
+        lines.append(f"{indent}… and {len(problems) - limit:,} more")
+    return "\n".join(lines)
+
+
 class ModelError(Exception):
     """A follow-up model that cannot be used: raised by ``load_model`` (unreadable files) and by
     ``CheckReport.raise_for_errors`` (files that read fine but say something wrong).
 
-    ``problems`` holds every problem found, not just the first.
+    ``problems`` holds every problem found, not just the first; the message lists the first
+    :data:`MAX_LISTED_PROBLEMS`. ``notes`` says how the files that could be read were read.
     """
 
-    def __init__(self, problems: Sequence[ModelProblem]) -> None:
+    def __init__(self, problems: Sequence[ModelProblem], notes: Sequence[ModelProblem] = ()) -> None:
         self.problems: list[ModelProblem] = list(problems)
+        self.notes: list[ModelProblem] = list(notes)
         count = len(self.problems)
-        lines = "\n".join(f"  {problem}" for problem in self.problems)
-        super().__init__(f"{count} problem{'s' if count != 1 else ''} in the follow-up model:\n{lines}")
+        listed = format_problems(self.problems)
+        super().__init__(f"{count:,} problem{'s' if count != 1 else ''} in the follow-up model:\n{listed}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,6 +240,8 @@ class FollowUpModel:
     # Where things were written, so that check_model can point at the line to fix.
     local_value_lines: tuple[int, ...] = field(default=(), repr=False)
     yaml_lines: Mapping[str, int] = field(default_factory=dict, repr=False)
+    # How files were read when not as plain UTF-8 with commas (severity "note").
+    notes: tuple[ModelProblem, ...] = field(default=(), repr=False)
 
     def __repr__(self) -> str:
         return (
@@ -285,29 +361,34 @@ def load_model(path: Path) -> FollowUpModel:
     """Read a follow-up model from its folder (or its ``model.yaml``).
 
     Raises :class:`ModelError` listing every problem that keeps the files from being read.
+    Only files inside the model's folder are read (see the module's docstring).
     Call :func:`mappings.check_model` on the result before using it.
     """
     path = Path(path).absolute()
     yaml_path = path / MODEL_FILE if path.is_dir() else path
-    problems: list[ModelProblem] = []
-    spec = _read_model_yaml(yaml_path, problems)
-    if spec is None:
-        raise ModelError(problems)
-
     directory = yaml_path.parent
-    files = {"model": yaml_path} | {part: directory / name for part, name in spec.files.items()}
+    problems: list[ModelProblem] = []
+    notes: list[ModelProblem] = []
+    spec = _read_model_yaml(yaml_path, problems, notes)
+    if spec is None:
+        raise ModelError(problems, notes)
+
+    files: dict[str, Path] = {"model": yaml_path}
+    for part, name in spec.files.items():
+        inside = _file_in_folder(directory, name, part, yaml_path, spec.lines.get(f"files.{part}"), problems)
+        if inside is not None:
+            files[part] = inside
 
     kpis: list[KpiMapping] = []
-    rows = _read_csv(files["kpis"], _KPI_COLUMNS, problems)
-    for line, row in rows or ():
-        mapping = _parse_mapping(files["kpis"], line, row, problems, is_local=False)
-        if mapping is not None:
-            kpis.append(mapping)
+    if "kpis" in files:
+        for line, row in _read_csv(files["kpis"], _KPI_COLUMNS, directory, problems, notes):
+            mapping = _parse_mapping(files["kpis"], line, row, problems, is_local=False)
+            if mapping is not None:
+                kpis.append(mapping)
 
     local_kpis: list[LocalKpi] = []
     if "local_kpis" in files:
-        rows = _read_csv(files["local_kpis"], _LOCAL_KPI_COLUMNS, problems)
-        for line, row in rows or ():
+        for line, row in _read_csv(files["local_kpis"], _LOCAL_KPI_COLUMNS, directory, problems, notes):
             mapping = _parse_mapping(files["local_kpis"], line, row, problems, is_local=True)
             if not row["title"]:
                 problems.append(ModelProblem(files["local_kpis"], line, "missing title: a local KPI needs a title"))
@@ -318,15 +399,14 @@ def load_model(path: Path) -> FollowUpModel:
     values: list[dict[str, object]] = []
     value_lines: list[int] = []
     if "local_values" in files:
-        rows = _read_csv(files["local_values"], _LOCAL_VALUE_COLUMNS, problems)
-        for line, row in rows or ():
+        for line, row in _read_csv(files["local_values"], _LOCAL_VALUE_COLUMNS, directory, problems, notes):
             value = _parse_value_row(files["local_values"], line, row, problems)
             if value is not None:
                 values.append(value)
                 value_lines.append(line)
 
     if problems:
-        raise ModelError(problems)
+        raise ModelError(problems, notes)
     return FollowUpModel(
         name=spec.name,
         directory=directory,
@@ -339,7 +419,150 @@ def load_model(path: Path) -> FollowUpModel:
         files=files,
         local_value_lines=tuple(value_lines),
         yaml_lines=spec.lines,
+        notes=tuple(notes),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading files: only inside the model's folder, only regular files, only up to the size limit
+# ---------------------------------------------------------------------------------------------
+
+
+def _file_in_folder(
+    directory: Path, name: str, part: str, yaml_path: Path, line: int | None, problems: list[ModelProblem]
+) -> Path | None:
+    """``directory / name`` when it stays inside ``directory`` after resolving symlinks.
+
+    Anything else is an error on ``model.yaml``'s line, and the file is never opened: a model
+    folder may come from anyone, and its files end up in messages and in the warehouse.
+    """
+    shown = excerpt(name)
+    candidate = Path(name)
+    advice = f"name a file in the model's folder, e.g. {part}: {part}.csv"
+    if candidate.is_absolute():
+        problems.append(ModelProblem(yaml_path, line, f"files: '{part}' is an absolute path ('{shown}'): {advice}"))
+        return None
+    if ".." in candidate.parts:
+        message = f"files: '{part}' ('{shown}') leads out of the model's folder with '..': {advice}"
+        problems.append(ModelProblem(yaml_path, line, message))
+        return None
+    full = directory / candidate
+    try:
+        real = full.resolve()
+        root = directory.resolve()
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL in the name …
+        problems.append(ModelProblem(yaml_path, line, f"files: '{part}' ('{shown}') cannot be resolved: {advice}"))
+        return None
+    if not real.is_relative_to(root):
+        message = (
+            f"files: '{part}' ('{shown}') is a link to a file outside the model's folder; it was not read: "
+            "copy the file into the folder"
+        )
+        problems.append(ModelProblem(yaml_path, line, message))
+        return None
+    return full
+
+
+def _read_bytes(path: Path, root: Path, missing: str, problems: list[ModelProblem]) -> bytes | None:
+    """The bytes of a model file, or ``None`` with a problem.
+
+    Refuses, without reading: a path that resolves outside ``root`` (checked again here, at
+    the moment of reading), anything but a regular file (a FIFO would block, a device never
+    ends), and a file larger than :data:`MAX_FILE_BYTES`.
+    """
+    try:
+        real = path.resolve(strict=True)
+        inside = real.is_relative_to(root.resolve())
+    except FileNotFoundError:
+        problems.append(ModelProblem(path, None, missing))
+        return None
+    except (OSError, RuntimeError, ValueError):
+        problems.append(ModelProblem(path, None, "cannot be opened (a broken or looping link?)"))
+        return None
+    if not inside:
+        problems.append(ModelProblem(path, None, "is a link to a file outside the model's folder; it was not read"))
+        return None
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        descriptor = os.open(real, flags)
+    except OSError as error:
+        problems.append(ModelProblem(path, None, f"cannot be opened: {excerpt(error.strerror or 'error')}"))
+        return None
+    with os.fdopen(descriptor, "rb") as file:
+        status = os.fstat(file.fileno())
+        if not stat.S_ISREG(status.st_mode):
+            problems.append(ModelProblem(path, None, "is not a regular file; it was not read"))
+            return None
+        if status.st_size > MAX_FILE_BYTES:
+            problems.append(ModelProblem(path, None, _too_large(status.st_size)))
+            return None
+        data = file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:  # it grew while being read
+        problems.append(ModelProblem(path, None, _too_large(len(data))))
+        return None
+    return data
+
+
+def _too_large(size: int) -> str:
+    return (
+        f"is {size / 2**20:,.1f} MB; a model file may be at most {MAX_FILE_BYTES // 2**20} MB, "
+        "so it was not read (is it the right file?)"
+    )
+
+
+@dataclass(frozen=True)
+class _Text:
+    """A decoded file and the encoding it was read as."""
+
+    text: str
+    encoding: str
+
+
+# What UTF-8's continuation bytes look like when read as Windows-1252 ("ä" reads as "Ã¤").
+_CP1252_CONTINUATION = "".join(bytes([b]).decode("cp1252", errors="ignore") for b in range(0x80, 0xC0))
+_UTF8_READ_AS_CP1252 = re.compile(f"[ÃÂ][{re.escape(_CP1252_CONTINUATION)}]")
+
+
+def _line_at(data: bytes, offset: int) -> int:
+    return data[:offset].count(b"\n") + 1
+
+
+def _decode(path: Path, data: bytes, problems: list[ModelProblem]) -> _Text | None:
+    """UTF-8 (with or without byte-order mark), UTF-16 with a byte-order mark, else Windows-1252,
+    the encoding Swedish Excel's plain "CSV" is saved in."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return _Text(data.decode("utf-16"), "UTF-16")
+        except UnicodeDecodeError:
+            problems.append(ModelProblem(path, None, "starts like UTF-16 text but is not: save the file as CSV UTF-8"))
+            return None
+    try:
+        return _Text(data.decode("utf-8-sig"), "UTF-8")
+    except UnicodeDecodeError as error:
+        not_utf8_line = _line_at(data, error.start)
+        if data.startswith(b"\xef\xbb\xbf"):
+            message = "starts like UTF-8 text (byte-order mark) but is not: save the file as CSV UTF-8"
+            problems.append(ModelProblem(path, not_utf8_line, message))
+            return None
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError as error:
+        message = (
+            f"neither UTF-8 nor Windows-1252 text (byte 0x{data[error.start]:02x}): "
+            "save the file as CSV UTF-8"
+        )
+        problems.append(ModelProblem(path, _line_at(data, error.start), message))
+        return None
+    mixed = _UTF8_READ_AS_CP1252.search(text)
+    if mixed is not None:
+        utf8_line = text.count("\n", 0, mixed.start()) + 1
+        message = (
+            f"mixes UTF-8 and Windows-1252 text: this line is not UTF-8, line {utf8_line} is "
+            f"('{excerpt(mixed.group())}' is UTF-8 read as Windows-1252); save the whole file again as CSV UTF-8"
+        )
+        problems.append(ModelProblem(path, not_utf8_line, message))
+        return None
+    return _Text(text, "Windows-1252")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -368,6 +591,19 @@ def _scalar(node: yaml.Node) -> str | None:
     return node.value.strip() if isinstance(node, yaml.ScalarNode) else None
 
 
+def _scalars(node: yaml.Node) -> Iterator[yaml.ScalarNode]:
+    """Every scalar (keys and values) under ``node``."""
+    if isinstance(node, yaml.ScalarNode):
+        yield node
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _scalars(item)
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield from _scalars(key)
+            yield from _scalars(value)
+
+
 def _mapping_items(
     node: yaml.MappingNode, known: Sequence[str], file: Path, where: str, problems: list[ModelProblem]
 ) -> dict[str, tuple[int, yaml.Node]]:
@@ -378,7 +614,8 @@ def _mapping_items(
         key = _scalar(key_node) or ""
         line = _line(key_node)
         if key not in known:
-            problems.append(ModelProblem(file, line, f"unknown key '{key}'{where}; known keys: {', '.join(known)}"))
+            message = f"unknown key '{excerpt(key)}'{where}; known keys: {', '.join(known)}"
+            problems.append(ModelProblem(file, line, message))
         elif key in items:
             first = items[key][0]
             problems.append(ModelProblem(file, line, f"key '{key}'{where} given twice (first on line {first})"))
@@ -387,31 +624,40 @@ def _mapping_items(
     return items
 
 
-def _read_model_yaml(path: Path, problems: list[ModelProblem]) -> _ModelSpec | None:
+def _read_model_yaml(path: Path, problems: list[ModelProblem], notes: list[ModelProblem]) -> _ModelSpec | None:
     """Parse ``model.yaml`` keeping line numbers.
 
     PyYAML's ``BaseLoader`` reads every value as text: with the default loader an unquoted
     ``0561`` would become the octal number 369, and Åtvidaberg would silently vanish.
     """
-    if not path.is_file():
-        problems.append(ModelProblem(path, None, "file not found: a model folder needs a model.yaml"))
+    data = _read_bytes(path, path.parent, "file not found: a model folder needs a model.yaml", problems)
+    if data is None:
         return None
-    text = _read_text(path, problems)
-    if text is None:
+    decoded = _decode(path, data, problems)
+    if decoded is None:
         return None
+    if decoded.encoding != "UTF-8":
+        notes.append(ModelProblem(path, None, f"read as {decoded.encoding}", "note"))
     try:
-        root = yaml.compose(text, Loader=yaml.BaseLoader)
+        root = yaml.compose(decoded.text, Loader=yaml.BaseLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         reason = getattr(error, "problem", None) or str(error)
-        problems.append(ModelProblem(path, line, f"malformed YAML: {reason}"))
+        problems.append(ModelProblem(path, line, f"malformed YAML: {excerpt(reason)}"))
         return None
     if not isinstance(root, yaml.MappingNode):
         problems.append(ModelProblem(path, None, "model.yaml must be a mapping of keys (name, focus_municipality, …)"))
         return None
 
     before = len(problems)
+    for node in _scalars(root):
+        if _CONTROL.search(node.value.strip()):
+            message = f"control character in '{excerpt(node.value.strip())}': remove it"
+            problems.append(ModelProblem(path, _line(node), message))
+    if len(problems) > before:
+        return None
+
     items = _mapping_items(root, _YAML_KEYS, path, "", problems)
     lines: dict[str, int] = {}
 
@@ -491,132 +737,170 @@ _LOCAL_KPI_COLUMNS = (
 )
 _LOCAL_VALUE_COLUMNS = (("kpi_id", "municipality_id", "year", "value"), ("gender",))
 
-
-def _read_text(path: Path, problems: list[ModelProblem]) -> str | None:
-    """The file as text. UTF-8, with or without the byte-order mark Excel writes."""
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        problems.append(ModelProblem(path, line, "not UTF-8 text: save the file as 'CSV UTF-8'"))
-        return None
+#: Separators, in the order preferred when the header does not tell, with their names.
+_SEPARATORS = {",": "','", ";": "';'", "\t": "tab"}
+# Unicode category Cc. Tab and line breaks are allowed (a quoted cell may span lines).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
-    """CSV rows with the line each one starts on (a quoted cell may span lines)."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+def _detect_separator(text: str, known: Collection[str]) -> str:
+    """The separator that makes the most header cells known column names; ``,`` on a tie.
+
+    The header decides, not a count of characters: a note full of commas in a ``;`` file, or
+    of semicolons in a ``,`` file, cannot fool it.
+    """
+    header = text.split("\n", 1)[0]
+    best, best_score = ",", 0
+    for separator in _SEPARATORS:
+        try:
+            cells = next(csv.reader([header], delimiter=separator), [])
+        except csv.Error:
+            continue
+        score = sum(cell.strip().lower() in known for cell in cells)
+        if score > best_score:
+            best, best_score = separator, score
+    return best
+
+
+def _csv_rows(
+    text: str, separator: str, path: Path, problems: list[ModelProblem]
+) -> Iterator[tuple[int, list[str]]]:
+    """CSV rows with the line each one starts on (a quoted cell may span lines).
+
+    A malformed row is a problem and reading goes on with the next line, so one run reports
+    every malformed row of the file.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
     start = 1
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            problems.append(ModelProblem(path, reader.line_num or start, f"malformed CSV: {excerpt(str(error))}"))
+            start = reader.line_num + 1
+            continue
         yield start, row
         start = reader.line_num + 1
 
 
 def _read_csv(
-    path: Path, columns: tuple[Sequence[str], Sequence[str]], problems: list[ModelProblem]
-) -> list[tuple[int, dict[str, str]]] | None:
-    """Rows of a comma-separated file as ``(line, {column: stripped text})``, blank lines skipped.
+    path: Path,
+    columns: tuple[Sequence[str], Sequence[str]],
+    root: Path,
+    problems: list[ModelProblem],
+    notes: list[ModelProblem],
+) -> list[tuple[int, dict[str, str]]]:
+    """Rows of a CSV file as ``(line, {column: stripped text})``, blank lines skipped.
 
     Rows shorter than the header are padded with empty cells (hand-written rows often leave
-    trailing empty cells out); rows longer than it are an error, usually an unquoted comma.
+    trailing empty cells out); rows longer than it are an error, usually an unquoted separator.
+    A row with a control character in a cell is an error and left out.
     """
-    if not path.is_file():
-        problems.append(ModelProblem(path, None, "file not found (it is named in model.yaml)"))
-        return None
-    text = _read_text(path, problems)
-    if text is None:
-        return None
+    data = _read_bytes(path, root, "file not found (it is named in model.yaml)", problems)
+    if data is None:
+        return []
+    decoded = _decode(path, data, problems)
+    if decoded is None:
+        return []
     required, optional = columns
-    rows = _csv_rows(text)
-    try:
-        header_line, header = next(rows, (1, []))
-        header = [cell.strip().lower() for cell in header]
-        if not any(header):
-            message = f"empty file: the first line must name the columns ({','.join(required)},…)"
-            problems.append(ModelProblem(path, 1, message))
-            return None
-        if len(header) == 1 and ";" in header[0]:
-            message = "the columns are separated by ';': save the file as CSV with commas (CSV UTF-8)"
+    separator = _detect_separator(decoded.text, (*required, *optional))
+    if decoded.encoding != "UTF-8" or separator != ",":
+        notes.append(ModelProblem(path, None, f"read as {decoded.encoding}, {_SEPARATORS[separator]}-separated", "note"))
+
+    rows = _csv_rows(decoded.text, separator, path, problems)
+    header_line, header = next(rows, (1, []))
+    header = [cell.strip().lower() for cell in header]
+    if not any(header):
+        message = f"empty file: the first line must name the columns ({','.join(required)},…)"
+        problems.append(ModelProblem(path, header_line, message))
+        return []
+    before = len(problems)
+    for index, column in enumerate(header):
+        if column in header[:index]:
+            problems.append(ModelProblem(path, header_line, f"column '{excerpt(column)}' appears twice"))
+        elif column not in required and column not in optional:
+            known = ", ".join((*required, *optional))
+            message = f"unknown column '{excerpt(column)}'; known columns: {known}"
             problems.append(ModelProblem(path, header_line, message))
-            return None
-        before = len(problems)
-        for index, column in enumerate(header):
-            if column in header[:index]:
-                problems.append(ModelProblem(path, header_line, f"column '{column}' appears twice"))
-            elif column not in required and column not in optional:
-                known = ", ".join((*required, *optional))
-                problems.append(ModelProblem(path, header_line, f"unknown column '{column}'; known columns: {known}"))
-        for column in required:
-            if column not in header:
-                problems.append(ModelProblem(path, header_line, f"missing required column '{column}'"))
-        if len(problems) > before:
-            return None
+    for column in required:
+        if column not in header:
+            problems.append(ModelProblem(path, header_line, f"missing required column '{column}'"))
+    if len(problems) > before:
+        return []
 
-        result: list[tuple[int, dict[str, str]]] = []
-        for line, row in rows:
-            cells = [cell.strip() for cell in row]
-            if not any(cells):
-                continue
-            if len(cells) > len(header) and any(cells[len(header):]):
-                problems.append(
-                    ModelProblem(
-                        path,
-                        line,
-                        f"{len(cells)} cells but the header has {len(header)}: "
-                        "put a cell that contains a comma in double quotes",
-                    )
-                )
-                continue
-            cells += [""] * (len(header) - len(cells))
-            result.append((line, dict(zip(header, cells))))
-        return result
-    except csv.Error as error:
-        problems.append(ModelProblem(path, _csv_error_line(text, error), f"malformed CSV: {error}"))
-        return None
+    result: list[tuple[int, dict[str, str]]] = []
+    for line, row in rows:
+        if _control_problems(path, line, header, row, problems):
+            continue
+        cells = [cell.strip() for cell in row]
+        if not any(cells):
+            continue
+        if len(cells) > len(header) and any(cells[len(header) :]):
+            problems.append(ModelProblem(path, line, _too_many_cells(len(cells), len(header), separator)))
+            continue
+        cells += [""] * (len(header) - len(cells))
+        result.append((line, dict(zip(header, cells))))
+    return result
 
 
-def _csv_error_line(text: str, error: csv.Error) -> int | None:
-    """The line a ``csv.Error`` happened on: re-read up to it, since the reader is gone."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        for _ in reader:
-            pass
-    except csv.Error:
-        return reader.line_num
-    return None
+def _control_problems(path: Path, line: int, header: Sequence[str], row: Sequence[str], problems: list[ModelProblem]) -> bool:
+    """Report each cell of ``row`` that holds a control character (NUL, escape …); True if any."""
+    found = False
+    for index, cell in enumerate(row):
+        if _CONTROL.search(cell):
+            column = header[index] if index < len(header) else f"cell {index + 1}"
+            message = f"control character in column '{excerpt(column)}': '{excerpt(cell)}': remove it"
+            problems.append(ModelProblem(path, line, message))
+            found = True
+    return found
+
+
+def _too_many_cells(count: int, expected: int, separator: str) -> str:
+    if separator == ",":
+        advice = "put a cell that contains a comma in double quotes"
+    elif separator == ";":
+        advice = "put a cell that contains ';' in double quotes (\"3;10\"), or separate lists in a cell with ','"
+    else:
+        advice = "a cell must not contain a tab"
+    return f"{count} cells but the header has {expected}: {advice}"
 
 
 # ---------------------------------------------------------------------------------------------
 # Cells
 # ---------------------------------------------------------------------------------------------
 
-_POLARITY = {"true": True, "false": False, "": None}
+# Swedish Excel writes booleans as SANT/FALSKT.
+_POLARITY = {"true": True, "false": False, "sant": True, "falskt": False, "": None}
 
 
 def _split_list(cell: str) -> list[str]:
-    """``"5; 10;"`` → ``["5", "10"]``: lists inside a cell are ``;``-separated."""
-    return [item.strip() for item in cell.split(";") if item.strip()]
+    """``"5; 10;"`` → ``["5", "10"]``: lists inside a cell are separated by ``;`` (or ``,``)."""
+    return [item.strip() for item in re.split(r"[;,]", cell) if item.strip()]
 
 
 def _parse_mapping(
     file: Path, line: int, row: Mapping[str, str], problems: list[ModelProblem], *, is_local: bool
 ) -> KpiMapping | None:
     """A ``kpis.csv``/``local_kpis.csv`` row. Polarity accepts only true/false/empty (any
-    case): one spelling keeps the files diffable, and "0" is too easily read as "no polarity"."""
+    case, or Swedish Excel's SANT/FALSKT): one spelling keeps the files diffable, and "0" is
+    too easily read as "no polarity"."""
     kpi_id = row["kpi_id"]
     if not kpi_id:
         problems.append(ModelProblem(file, line, "missing kpi_id"))
         return None
+    shown_id = excerpt(kpi_id)
     goals: list[int] = []
     for item in _split_list(row["goals"]):
-        if re.fullmatch(r"\d+", item):
+        if re.fullmatch(r"[0-9]+", item):
             goals.append(int(item))
         else:
             problems.append(
                 ModelProblem(
                     file,
                     line,
-                    f"goal '{item}' of {kpi_id} is not a goal number: "
+                    f"goal '{excerpt(item)}' of {shown_id} is not a goal number: "
                     "write goals 1–17 separated by ';', e.g. 3;10",
                 )
             )
@@ -626,7 +910,7 @@ def _parse_mapping(
             ModelProblem(
                 file,
                 line,
-                f"higher_is_better of {kpi_id} is '{polarity_text}': write true, false, "
+                f"higher_is_better of {shown_id} is '{excerpt(polarity_text)}': write true, false, "
                 "or leave it empty when neither direction is better",
             )
         )
@@ -645,6 +929,41 @@ def _parse_mapping(
 
 _GENDERS = ("T", "K", "M")
 
+# A number as people and Swedish Excel write it: an optional sign (- + or the minus sign −),
+# digits grouped in threes by a space, no-break space or narrow no-break space, a decimal comma
+# or point, and an exponent as Excel writes very large or small numbers (1,5E-05).
+_NUMBER = re.compile(
+    r"(?P<sign>[-+\u2212]?)"
+    r"(?P<whole>[0-9]{1,3}(?:[ \u00a0\u202f][0-9]{3})+|[0-9]*)"
+    r"(?:[.,](?P<fraction>[0-9]+))?"
+    r"(?:[eE](?P<exponent>[-+\u2212]?[0-9]{1,3}))?"
+)
+
+
+def parse_number(text: str) -> float:
+    """A number written the Swedish or the English way: ``41,2``, ``1 234,5`` (space or no-break
+    space between thousands), ``−2,5``, ``12.5``, ``1,5E-05``.
+
+    Refused with :class:`ValueError`: Python-only forms (``1_000``, ``inf``, ``nan``,
+    ``0x10``), a thousands separator other than a space (``1,234.5`` and ``1.234,5`` are
+    ambiguous), percent signs, and numbers too large for a float.
+
+    >>> parse_number("−1 234,5")
+    -1234.5
+    """
+    match = _NUMBER.fullmatch(text.strip())
+    if match is None or not (match["whole"] or match["fraction"]):
+        raise ValueError(f"not a number: {text!r}")
+    sign = "-" if match["sign"] in ("-", "\u2212") else ""
+    whole = re.sub(r"[^0-9]", "", match["whole"]) or "0"
+    number = f"{sign}{whole}.{match['fraction'] or '0'}"
+    if match["exponent"]:
+        number += "e" + match["exponent"].replace("\u2212", "-")
+    value = float(number)
+    if not math.isfinite(value):
+        raise ValueError(f"number too large: {text!r}")
+    return value
+
 
 def _parse_value_row(
     file: Path, line: int, row: Mapping[str, str], problems: list[ModelProblem]
@@ -652,31 +971,31 @@ def _parse_value_row(
     """A ``local_values.csv`` row, or ``None`` when it has no value or cannot be read.
 
     An empty ``value`` means "no value" (as in Kolada, where such rows are left out), not zero.
-    A decimal comma (``"12,5"``, quoted) is accepted because Swedish spreadsheets write it.
-    An empty ``gender`` means ``T`` (total).
+    Values are read by :func:`parse_number`. An empty ``gender`` means ``T`` (total).
     """
     start = len(problems)
     for column in ("kpi_id", "municipality_id"):
         if not row[column]:
             problems.append(ModelProblem(file, line, f"missing {column}"))
     year_text = row["year"]
-    if not re.fullmatch(r"(19|20|21)\d\d", year_text):
-        problems.append(ModelProblem(file, line, f"bad year '{year_text}': write a four-digit year such as 2021"))
+    if not re.fullmatch(r"(19|20|21)[0-9][0-9]", year_text):
+        message = f"bad year '{excerpt(year_text)}': write a four-digit year such as 2021"
+        problems.append(ModelProblem(file, line, message))
     gender = (row.get("gender") or "T").upper()
     if gender not in _GENDERS:
-        message = f"bad gender '{row.get('gender')}': write T (total), K (women) or M (men)"
+        message = f"bad gender '{excerpt(row.get('gender') or '')}': write T (total), K (women) or M (men)"
         problems.append(ModelProblem(file, line, message))
     value_text = row["value"]
     value: float | None = None
     if value_text:
-        decimal_comma = value_text.count(",") == 1 and "." not in value_text
-        number = value_text.replace(",", ".") if decimal_comma else value_text
         try:
-            value = float(number)
+            value = parse_number(value_text)
         except ValueError:
-            value = None
-        if value is None or not math.isfinite(value):
-            problems.append(ModelProblem(file, line, f"bad value '{value_text}': write a number such as 12.5"))
+            hint = " (without %)" if "%" in value_text else ""
+            message = (
+                f"bad value '{excerpt(value_text)}': write a number such as 12,5 or 12.5 or 1 234,5{hint}"
+            )
+            problems.append(ModelProblem(file, line, message))
     if len(problems) > start or value is None:
         return None
     return {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import polars as pl
@@ -318,21 +320,34 @@ def test_excel_files_bom_and_crlf_keep_line_numbers(model_dir: Path, edit) -> No
     assert at_only(load_errors(model_dir)) == (path, line)
 
 
-def test_semicolon_separated_file(model_dir: Path) -> None:
+def test_semicolon_separated_file_is_read_with_a_note(model_dir: Path) -> None:
     path = model_dir / "kpis.csv"
-    path.write_text(path.read_text(encoding="utf-8").replace(",", ";"), encoding="utf-8")
-    problem = only(load_errors(model_dir))
-    assert (problem.file, problem.line) == (path, 1)
-    assert "separated by ';'" in problem.message
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    with path.open("w", encoding="utf-8", newline="") as file:  # as Excel saves: ';' and quotes where needed
+        csv.writer(file, delimiter=";").writerows(rows)
+    model = load_model(model_dir)
+    assert len([k for k in model.kpis if not k.is_local]) == 84
+    assert [(n.file, n.severity, n.message) for n in model.notes] == [(path, "note", "read as UTF-8, ';'-separated")]
 
 
-def test_file_that_is_not_utf8(model_dir: Path, edit) -> None:
+def test_windows_1252_file_is_read_with_a_note(model_dir: Path) -> None:
     path = model_dir / "kpis.csv"
-    line = edit.line_of(path, "N31816,")  # the first row with a non-ASCII letter (Socialnämnden)
     path.write_bytes(path.read_text(encoding="utf-8").encode("cp1252"))
+    model = load_model(model_dir)
+    assert next(k for k in model.kpis if k.kpi_id == "N31816").area == "Socialnämnden"
+    assert [n.message for n in model.notes] == ["read as Windows-1252, ','-separated"]
+
+
+def test_file_mixing_utf8_and_windows_1252(model_dir: Path, edit) -> None:
+    path = model_dir / "kpis.csv"
+    first_utf8 = edit.line_of(path, "N31816,")  # Socialnämnden
+    line = edit.add_line(path, "N00923,3,,true,Barn- och utbildningsnämnden,,")
+    data = path.read_bytes()
+    cut = data.rindex(b"N00923,3,")
+    path.write_bytes(data[:cut] + data[cut:].decode("utf-8").encode("cp1252"))
     problem = only(load_errors(model_dir))
     assert (problem.file, problem.line) == (path, line)
-    assert "UTF-8" in problem.message
+    assert "mixes UTF-8 and Windows-1252" in problem.message and f"line {first_utf8} is" in problem.message
 
 
 def at_only(problems: list[ModelProblem]) -> tuple[Path, int | None]:
