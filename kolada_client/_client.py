@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
+import operator
 import os
+import sys
 import threading
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -15,17 +17,17 @@ from urllib.parse import urlencode, urlsplit
 
 import polars as pl
 
+from ._api import MAX_IDS_PER_LIST, MAX_PER_PAGE
 from ._exceptions import MalformedResponseError, UnknownIdError, UnknownIdWarning
 from ._ids import find_unknown
 from ._parse import DataParser
-from ._transport import RetryPolicy, Transport
+from ._transport import RetryPolicy, Transport, host_of
+from ._urls import redact_url, split_credentials
 from ._version import __version__
 
 log = logging.getLogger("kolada_client")
 
 DEFAULT_BASE_URL = "https://api.kolada.se/v3"
-MAX_IDS_PER_LIST = 25
-MAX_PER_PAGE = 5000
 #: First year a call without a year list asks for ($KOLADA_FIRST_YEAR overrides). Kolada's Agenda
 #: 2030 series start in the 1990s; 1980 to today is two lists of at most 25 years, where 1970
 #: would cost a third, nearly always empty, round of requests.
@@ -33,9 +35,12 @@ FIRST_YEAR = 1980
 
 
 def first_year() -> int:
+    """The first year a call without years asks for: ``$KOLADA_FIRST_YEAR`` or FIRST_YEAR."""
     return int(os.environ.get("KOLADA_FIRST_YEAR") or FIRST_YEAR)
 
+
 OnUnknown = Literal["raise", "warn", "off"]
+#: endpoint of the full list of each kind of id
 _METADATA_KINDS = {
     "kpi": "kpi",
     "kpi_group": "kpi_groups",
@@ -43,10 +48,20 @@ _METADATA_KINDS = {
     "municipality_group": "municipality_groups",
     "ou": "ou",
 }
+#: kind of id each metadata endpoint takes
+_KIND_OF_ENDPOINT = {endpoint: kind for kind, endpoint in _METADATA_KINDS.items()}
 
 
 def chunked(items: Sequence[Any], size: int = MAX_IDS_PER_LIST) -> list[list[Any]]:
-    """Split into the fewest lists of at most ``size``, balanced so no request is nearly empty."""
+    """Split into the fewest lists of at most ``size``, balanced so no request is nearly empty.
+
+    Repeated items are sent once.
+
+    >>> [len(c) for c in chunked([f"N{i:05d}" for i in range(60)])]
+    [20, 20, 20]
+    >>> chunked(["0584", "0561", "0584"], size=25)
+    [['0584', '0561']]
+    """
     items = list(dict.fromkeys(items))
     if not items:
         return []
@@ -58,6 +73,16 @@ def chunked(items: Sequence[Any], size: int = MAX_IDS_PER_LIST) -> list[list[Any
         out.append(items[start:end])
         start = end
     return out
+
+
+def _caller_level() -> int:
+    """``stacklevel`` for a warning, pointing at the first frame outside this package."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("kolada_client"):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def resolve_base_url(base_url: str | None = None) -> str:
@@ -73,17 +98,34 @@ def _as_list(ids: str | Iterable[Any] | None) -> list[str] | None:
     return [str(i) for i in ids]
 
 
-def _as_years(years: int | Iterable[int] | None) -> list[int] | None:
+def _as_year(year: Any) -> int:
+    if isinstance(year, bool):
+        raise TypeError
+    if isinstance(year, str):
+        text = year.strip()
+        if not text.isdecimal():
+            raise ValueError
+        return int(text)
+    return operator.index(year)
+
+
+def _as_years(years: int | str | Iterable[int | str] | None) -> list[int] | None:
+    """Years as sorted whole numbers; ``2020``, ``"2020"``, ``"2020,2021"`` and lists of either."""
     if years is None:
         return None
-    if isinstance(years, int):
-        return [years]
-    out = []
-    for y in years:
-        if isinstance(y, bool) or not isinstance(y, int):
-            raise ValueError(f"years must be integers, got {y!r}")
-        out.append(y)
-    return sorted(set(out))
+    items: Iterable[Any]
+    if isinstance(years, str):
+        items = [part for part in years.split(",") if part.strip()]
+    elif isinstance(years, Iterable):
+        items = years
+    else:
+        items = [years]
+    try:
+        return sorted({_as_year(y) for y in items})
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"years must be whole years such as 2020, '2020', '2020,2021' or [2020, 2021]; got {years!r}"
+        ) from None
 
 
 def _as_date(from_date: str | dt.date | None) -> str | None:
@@ -108,12 +150,15 @@ class KoladaClient:
         ...     df.filter(pl.col("gender") == "T").select("municipality_id", "year", "value")
 
     Args:
-        base_url: the API root; else ``$KOLADA_BASE_URL``; else https://api.kolada.se/v3.
+        base_url: the API root; else ``$KOLADA_BASE_URL``; else https://api.kolada.se/v3. A user
+            name and password in it (``http://user:pw@host/v3``) are sent as Basic auth and never
+            shown: ``client.base_url`` and every URL the client logs, raises or returns are
+            without them.
         rate_limit: requests per second over all threads (default 5, Kolada's polite ceiling);
             ``None`` lifts it, e.g. against a local server.
         max_workers: chunks fetched at once over a pool of as many connections.
         retry: how long transient failures (429, 5xx, resets, timeouts, truncation) are retried
-            (default: up to 6 attempts within 90 s, or ``$KOLADA_RETRY_SECONDS``).
+            (default: for 90 s per URL, or ``$KOLADA_RETRY_SECONDS``).
         timeout: seconds to wait for one answer.
     """
 
@@ -126,7 +171,10 @@ class KoladaClient:
         retry: RetryPolicy | None = None,
         timeout: float = 60.0,
     ):
-        self.base_url = resolve_base_url(base_url)
+        resolved = resolve_base_url(base_url)
+        self._base, auth = split_credentials(resolved)
+        self.base_url = redact_url(resolved)
+        """The API root as it may be shown (``***`` for a user name and password)."""
         self.max_workers = max(1, max_workers)
         self._transport = Transport(
             user_agent=f"kolada-pipeline/{__version__} (+https://github.com/kolada-pipeline; python-requests)",
@@ -134,6 +182,8 @@ class KoladaClient:
             retry=retry or RetryPolicy.from_env(),
             timeout=timeout,
             pool_size=self.max_workers,
+            host=host_of(self._base),
+            auth=auth,
         )
         self._known: dict[str, dict[str, str]] = {}
         self._unit_types: dict[str, str] | None = None
@@ -156,21 +206,22 @@ class KoladaClient:
 
     @property
     def retries_made(self) -> int:
+        """Of :attr:`requests_made`, how many repeated a failed request."""
         return self._transport.stats.snapshot()[1]
 
     # -- paging ----------------------------------------------------------------------------
     def _url(self, path: str, query: dict[str, Any]) -> str:
         q = {k: v for k, v in query.items() if v is not None}
-        return f"{self.base_url}/{path}" + (f"?{urlencode(q)}" if q else "")
+        return f"{self._base}/{path}" + (f"?{urlencode(q)}" if q else "")
 
     def _on_our_base(self, next_url: str) -> str:
         """Keep following pages on the configured base, even if Kolada names its public host."""
         parts = urlsplit(next_url)
-        marker = urlsplit(self.base_url).path.rstrip("/")
+        marker = urlsplit(self._base).path.rstrip("/")
         path = parts.path
         if marker and marker in path:
             path = path[path.index(marker) + len(marker):]
-        return f"{self.base_url}{path}" + (f"?{parts.query}" if parts.query else "")
+        return f"{self._base}{path}" + (f"?{parts.query}" if parts.query else "")
 
     def _pages(self, url: str) -> Iterator[tuple[str, list[Any]]]:
         """Yield ``(page_url, values)`` for every page, following ``next_url`` until null."""
@@ -205,20 +256,36 @@ class KoladaClient:
             records.extend(self._list(f"{endpoint}/{','.join(chunk)}", query))
         return records
 
-    def _metadata(self, endpoint: str, ids: str | Iterable[str] | None, query: dict[str, Any]) -> pl.DataFrame:
+    def _metadata(
+        self, endpoint: str, ids: str | Iterable[str] | None, query: dict[str, Any], check_ids: OnUnknown
+    ) -> pl.DataFrame:
         before = self._transport.stats.snapshot()
         records = self.metadata_records(endpoint, ids, **query)
         frame = pl.from_dicts(records, infer_schema_length=None) if records else pl.DataFrame()
         self._log_summary(endpoint, before, frame.height)
+        id_list = _as_list(ids)
+        if id_list and check_ids != "off":
+            found = {str(r.get("id")) for r in records if isinstance(r, dict)}
+            missing = [i for i in id_list if i not in found]
+            if missing:  # absent because unknown, or only because a filter left it out?
+                self._report_unknown(_KIND_OF_ENDPOINT[endpoint], missing, check_ids, groups=False)
         return frame
 
-    def kpis(self, ids: str | Iterable[str] | None = None, *, title: str | None = None) -> pl.DataFrame:
-        """KPI metadata (``id``, ``title``, ``description``, ``is_divided_by_gender``, ...)."""
-        return self._metadata("kpi", ids, {"title": title})
+    def kpis(
+        self, ids: str | Iterable[str] | None = None, *, title: str | None = None, check_ids: OnUnknown = "warn"
+    ) -> pl.DataFrame:
+        """KPI metadata (``id``, ``title``, ``description``, ``is_divided_by_gender``, ...).
 
-    def kpi_groups(self, ids: str | Iterable[str] | None = None, *, title: str | None = None) -> pl.DataFrame:
+        ``check_ids``: for ids Kolada does not know, ``"warn"`` (default, UnknownIdWarning with
+        close matches), ``"raise"`` (UnknownIdError) or ``"off"``; the same in every metadata call.
+        """
+        return self._metadata("kpi", ids, {"title": title}, check_ids)
+
+    def kpi_groups(
+        self, ids: str | Iterable[str] | None = None, *, title: str | None = None, check_ids: OnUnknown = "warn"
+    ) -> pl.DataFrame:
         """KPI groups with ``members`` as a list of ``{member_id, member_title}``."""
-        return self._metadata("kpi_groups", ids, {"title": title})
+        return self._metadata("kpi_groups", ids, {"title": title}, check_ids)
 
     def municipalities(
         self,
@@ -226,19 +293,27 @@ class KoladaClient:
         *,
         title: str | None = None,
         region_type: Literal["K", "L"] | None = None,
+        check_ids: OnUnknown = "warn",
     ) -> pl.DataFrame:
         """Units: municipalities (``type`` K), regions and Riket ``0000`` (``type`` L)."""
-        return self._metadata("municipality", ids, {"title": title, "region_type": region_type})
+        return self._metadata("municipality", ids, {"title": title, "region_type": region_type}, check_ids)
 
-    def municipality_groups(self, ids: str | Iterable[str] | None = None, *, title: str | None = None) -> pl.DataFrame:
+    def municipality_groups(
+        self, ids: str | Iterable[str] | None = None, *, title: str | None = None, check_ids: OnUnknown = "warn"
+    ) -> pl.DataFrame:
         """Municipality groups (``G…``) with their ``members``."""
-        return self._metadata("municipality_groups", ids, {"title": title})
+        return self._metadata("municipality_groups", ids, {"title": title}, check_ids)
 
     def ous(
-        self, ids: str | Iterable[str] | None = None, *, title: str | None = None, municipality: str | None = None
+        self,
+        ids: str | Iterable[str] | None = None,
+        *,
+        title: str | None = None,
+        municipality: str | None = None,
+        check_ids: OnUnknown = "warn",
     ) -> pl.DataFrame:
         """Organisational units (schools, care homes...), optionally of one municipality."""
-        return self._metadata("ou", ids, {"title": title, "municipality": municipality})
+        return self._metadata("ou", ids, {"title": title, "municipality": municipality}, check_ids)
 
     # -- unknown ids -----------------------------------------------------------------------
     def known_ids(self, kind: str) -> dict[str, str]:
@@ -259,15 +334,19 @@ class KoladaClient:
 
         Municipality ids may also be municipality-group ids (``G…``); both lists are consulted.
         """
-        id_list = _as_list(ids) or []
+        return self._report_unknown(kind, _as_list(ids) or [], on_unknown, groups=True)
+
+    def _report_unknown(self, kind: str, ids: list[str], on_unknown: OnUnknown, *, groups: bool) -> list[str]:
+        if on_unknown == "off" or not ids:
+            return []
         known = dict(self.known_ids(kind))
-        if kind == "municipality" and any(i.startswith("G") for i in id_list):
+        if groups and kind == "municipality" and any(i.startswith("G") for i in ids):
             known.update(self.known_ids("municipality_group"))
-        unknown = find_unknown(id_list, known)
+        unknown = find_unknown(ids, known)
         if unknown and on_unknown == "raise":
             raise UnknownIdError(kind, unknown)
-        if unknown and on_unknown == "warn":
-            warnings.warn(str(UnknownIdError(kind, unknown)), UnknownIdWarning, stacklevel=2)
+        if unknown:
+            warnings.warn(str(UnknownIdError(kind, unknown)), UnknownIdWarning, stacklevel=_caller_level())
         return list(unknown)
 
     # -- data ------------------------------------------------------------------------------

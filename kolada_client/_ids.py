@@ -13,13 +13,24 @@ def closest_ids(unknown: str, known: Collection[str], n: int = 3, cutoff: float 
 
     Like ``difflib.get_close_matches``, but first undoes the typos ids attract (a letter O or l
     among the digits, lower case), and breaks the many ties between equally similar ids by
-    numeric closeness, so ``N0O945`` suggests N00945, N00944, N00946 rather than N07945.
+    numeric closeness, so ``N0O945`` suggests N00945, N00944, N00946 rather than N07945. An id
+    that lost its leading zeros (``584``, from a number) suggests the padded id first.
+
+    >>> closest_ids("N0O945", ["N07945", "N00946", "N00945", "N00944"])
+    ['N00945', 'N00944', 'N00946']
+    >>> closest_ids("584", ["1584", "0584", "0583"])
+    ['0584', '1584']
+    >>> closest_ids("x", ["0584"])
+    []
     """
     guess = unknown.strip().upper()
     guess = guess[:1] + guess[1:].translate(_LOOKALIKES)
     matcher = difflib.SequenceMatcher(b=guess)
     scored: list[tuple[float, int, str]] = []
     for candidate in known:
+        if guess.isdigit() and candidate.isdigit() and candidate.lstrip("0") == guess.lstrip("0"):
+            scored.append((-2.0, 0, candidate))
+            continue
         matcher.set_seq1(candidate)
         if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff:
             ratio = matcher.ratio()

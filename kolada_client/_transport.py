@@ -1,69 +1,92 @@
 """One GET of one Kolada URL, done politely and robustly.
 
-Everything about the wire lives here: the shared connection pool, the User-Agent, the global rate
-limit, retries with backoff that honour ``Retry-After``, UTF-8 decoding regardless of the
-``Content-Type`` header, and the mapping of failures onto the exception tree.
+Everything about the wire lives here: the shared connection pool, the User-Agent, the rate limit,
+retries (with ``tenacity``) that honour both forms of ``Retry-After``, UTF-8 decoding regardless
+of the ``Content-Type`` header, and the mapping of failures onto the exception tree.
+
+Retrying: every ``TransientError`` (429, 5xx, refused or reset connections, timeouts, truncated or
+malformed bodies) is retried with exponential backoff until ONE budget in seconds per URL is
+spent (``KOLADA_RETRY_SECONDS``, default 90); there is no attempt cap. The last wait is shortened
+so that a final attempt happens when the budget runs out, and a ``Retry-After`` longer than what
+is left fails at once. Worst case for one URL: the budget plus one request timeout.
 """
 
 from __future__ import annotations
 
-import json
+import datetime as dt
+import email.utils
 import logging
 import os
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 import requests
 from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from ._exceptions import (
     ApiGoneError,
+    ConnectionFailedError,
     HTTPStatusError,
     InvalidRequestError,
     MalformedResponseError,
     NotFoundError,
     RetriesExhaustedError,
+    RetryableStatusError,
+    TransientError,
 )
 from ._ratelimit import RateLimiter
+from ._urls import redact_text
 
 log = logging.getLogger("kolada_client")
 
-RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+EXCERPT_CHARS = 200
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How long to keep trying one URL before giving up with RetriesExhaustedError.
+    """How long to keep retrying one URL before giving up with RetriesExhaustedError.
 
-    Waits grow as ``backoff * 2**n`` (with jitter, capped at ``max_wait``); a ``Retry-After``
-    header replaces the computed wait. Both ``max_attempts`` and ``max_seconds`` bound the total.
+    ``max_seconds`` is the whole budget (``$KOLADA_RETRY_SECONDS``, default 90). Waits grow as
+    ``backoff * 2**n`` with jitter, capped at ``max_wait``; a ``Retry-After`` header replaces the
+    computed wait.
     """
 
-    max_attempts: int = 6
     max_seconds: float = 90.0
     backoff: float = 0.5
-    max_wait: float = 20.0
+    max_wait: float = 10.0
 
     @classmethod
     def from_env(cls) -> RetryPolicy:
-        """Defaults, with ``$KOLADA_RETRY_SECONDS`` bounding the time spent on one URL."""
-        seconds = os.environ.get("KOLADA_RETRY_SECONDS")
-        return cls(max_seconds=float(seconds)) if seconds else cls()
+        """Defaults, with ``$KOLADA_RETRY_SECONDS`` as the budget for one URL."""
+        raw = os.environ.get("KOLADA_RETRY_SECONDS", "").strip()
+        if not raw:
+            return cls()
+        try:
+            seconds = float(raw)
+        except ValueError:
+            raise ValueError(f"KOLADA_RETRY_SECONDS must be a number of seconds, got {raw!r}") from None
+        if seconds < 0:
+            raise ValueError(f"KOLADA_RETRY_SECONDS must not be negative, got {raw!r}")
+        return cls(max_seconds=seconds)
 
-    def wait_for(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return retry_after
+    def backoff_for(self, attempt: int) -> float:
+        """The wait after failed attempt number ``attempt`` (1-based), jittered by ±20 %."""
         base = min(self.max_wait, self.backoff * (2 ** (attempt - 1)))
         return base * random.uniform(0.8, 1.2)
 
 
 @dataclass
 class TransportStats:
-    """Counters for the per-call summary; shared by all threads of one client."""
+    """Every request sent and every retry among them; shared by all threads of one client."""
 
     requests: int = 0
     retries: int = 0
@@ -80,27 +103,88 @@ class TransportStats:
             return self.requests, self.retries
 
 
-class _Transient(Exception):
-    """A failure worth another attempt; never leaves this module."""
+def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP-date.
 
-    def __init__(self, reason: str, status: int | None = None, retry_after: float | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-        self.retry_after = retry_after
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    if not value:
+    >>> parse_retry_after("3")
+    3.0
+    >>> parse_retry_after("Sun, 29 Nov 2026 08:00:10 GMT", now=dt.datetime(2026, 11, 29, 8, 0, tzinfo=dt.UTC))
+    10.0
+    >>> parse_retry_after("soon") is None
+    True
+    """
+    if not value or not value.strip():
         return None
+    value = value.strip()
     try:
         return max(0.0, float(value))
     except ValueError:
-        return None  # an HTTP-date: fall back to our own backoff
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - (now or dt.datetime.now(dt.UTC))).total_seconds())
 
 
-def _excerpt(body: bytes, limit: int = 500) -> str:
-    return body[:limit].decode("utf-8", errors="replace")
+class _TextOf(HTMLParser):
+    """The visible text of an HTML page (scripts and styles left out)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag in ("script", "style"):
+            self._hidden += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._hidden:
+            self._hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(data)
+
+
+_HTML = re.compile(r"<\s*(!doctype|html|head|body|title|h1|p|div|center)\b", re.IGNORECASE)
+
+
+def excerpt(body: bytes, limit: int = EXCERPT_CHARS) -> str:
+    """A one-line excerpt of an answer's body: tags stripped from HTML, at most ``limit`` chars.
+
+    >>> excerpt(b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>")
+    '502 Bad Gateway Bad Gateway'
+    >>> len(excerpt(b"x" * 1000))
+    200
+    """
+    text = body[:50_000].decode("utf-8", errors="replace")
+    if _HTML.search(text):
+        parser = _TextOf()
+        parser.feed(text)
+        parser.close()
+        text = " ".join(parser.parts)
+    text = redact_text(" ".join(text.split()))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\] [^'\")\]]+")
+
+
+def _why_no_answer(exc: requests.exceptions.RequestException) -> str:
+    """A short reason for a failed connection, without urllib3's object reprs."""
+    text = str(exc)
+    found = _ERRNO.search(text)
+    if found:
+        return found.group(0).strip()
+    for known in ("Connection reset by peer", "Remote end closed connection without response",
+                  "IncompleteRead", "Read timed out", "Connection aborted", "Connection broken"):
+        if known in text:
+            return known
+    return exc.__class__.__name__
 
 
 class Transport:
@@ -114,13 +198,17 @@ class Transport:
         retry: RetryPolicy,
         timeout: float,
         pool_size: int,
-        session: requests.Session | None = None,
+        host: str = "",
+        auth: tuple[str, str] | None = None,
     ):
         self.retry = retry
         self.timeout = timeout
-        self.limiter = RateLimiter(rate_limit)
+        self.limiter = RateLimiter(rate_limit, host)
         self.stats = TransportStats()
-        self.session = session or requests.Session()
+        self.session = requests.Session()
+        self.session.auth = auth
+        # urllib3 must not retry on its own (tenacity does, within the budget): no hidden
+        # attempts and none of its "Retrying (Retry(total=…))" warnings.
         adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
@@ -130,76 +218,103 @@ class Transport:
         self.session.close()
 
     def get_envelope(self, url: str) -> dict[str, Any]:
-        """Return the decoded envelope of ``url``, retrying what is transient.
+        """Return the decoded envelope of ``url``, retrying what is transient within the budget.
 
-        A body that is not JSON, or JSON without a ``values`` list, is retried like a truncated
-        answer (it usually is one) and raises MalformedResponseError once the budget is spent.
+        Raises RetriesExhaustedError (carrying the last TransientError) once the budget is spent,
+        or an HTTPStatusError at once for an answer that retrying cannot fix.
         """
         started = time.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return self._attempt(url, retry=attempt > 1)
-            except _Transient as failure:
-                elapsed = time.monotonic() - started
-                wait = self.retry.wait_for(attempt, failure.retry_after)
-                out_of_budget = attempt >= self.retry.max_attempts or elapsed + wait > self.retry.max_seconds
-                if out_of_budget:
-                    if failure.status is None and failure.reason.startswith("malformed:"):
-                        raise MalformedResponseError(
-                            url, f"{failure.reason.removeprefix('malformed: ')} (after {attempt} attempts)"
-                        ) from None
-                    raise RetriesExhaustedError(url, attempt, elapsed, failure.reason, failure.status) from None
-                log.info("Retrying %s in %.1f s after: %s", url, wait, failure.reason)
-                time.sleep(wait)
+        budget = self.retry.max_seconds
 
-    def _attempt(self, url: str, *, retry: bool) -> dict[str, Any]:
-        self.limiter.wait()
-        self.stats.count(retry=retry)
+        def left() -> float:
+            return budget - (time.monotonic() - started)
+
+        def wait(state: RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            if isinstance(error, TransientError) and error.retry_after is not None:
+                return error.retry_after
+            return min(self.retry.backoff_for(state.attempt_number), max(0.0, left()))
+
+        def stop(state: RetryCallState) -> bool:
+            return left() <= 0 or state.upcoming_sleep > left()
+
+        def give_up(state: RetryCallState) -> Any:
+            error = state.outcome.exception() if state.outcome else None
+            assert isinstance(error, TransientError)
+            elapsed = time.monotonic() - started
+            why = None
+            if error.retry_after is not None and error.retry_after > budget - elapsed:
+                why = (f"Kolada asked to wait {error.retry_after:g} s (Retry-After), more than the "
+                       f"{max(0.0, budget - elapsed):.1f} s left of the {budget:g} s retry budget "
+                       f"(KOLADA_RETRY_SECONDS)")
+            raise RetriesExhaustedError(url, state.attempt_number, elapsed, budget, error, why) from error
+
+        def before_sleep(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            reason = error.reason if isinstance(error, TransientError) else repr(error)
+            log.info("Retrying %s in %.1f s (attempt %d failed: %s)", url, state.upcoming_sleep,
+                     state.attempt_number, reason)
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransientError),
+            wait=wait,
+            stop=stop,
+            before=lambda state: self.stats.count(retry=state.attempt_number > 1),
+            before_sleep=before_sleep,
+            retry_error_callback=give_up,
+            sleep=time.sleep,
+        )
+        return retrying(self._attempt, url)
+
+    def _attempt(self, url: str) -> dict[str, Any]:
         log.debug("GET %s", url)
         try:
-            response = self.session.get(url, timeout=self.timeout)
-            body = response.content  # reads the whole body: truncation surfaces here
+            with self.limiter.slot():  # held until the answer's headers arrive
+                response = self.session.get(url, timeout=self.timeout, stream=True)
+            with response:
+                body = response.content  # reads the whole body: truncation surfaces here
         except requests.exceptions.Timeout as exc:
-            raise _Transient(f"timeout ({exc.__class__.__name__})") from None
+            raise ConnectionFailedError(url, f"no answer within {self.timeout:g} s ({_why_no_answer(exc)})") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            raise _Transient(f"connection failed ({exc.__class__.__name__}: {exc})") from None
+            raise ConnectionFailedError(url, f"connection failed ({_why_no_answer(exc)})") from None
 
         status = response.status_code
         if status in RETRYABLE_STATUSES:
-            raise _Transient(
-                f"HTTP {status}: {_excerpt(body, 200)}",
-                status=status,
-                retry_after=_parse_retry_after(response.headers.get("Retry-After")),
-            )
+            raise RetryableStatusError(status, url, excerpt(body),
+                                       parse_retry_after(response.headers.get("Retry-After")))
         if status >= 400:
             raise self._status_error(status, url, body)
-        return self._decode(body)
+        return self._decode(url, body)
 
     @staticmethod
-    def _decode(body: bytes) -> dict[str, Any]:
+    def _decode(url: str, body: bytes) -> dict[str, Any]:
         try:
             # Kolada sends JSON without a charset; it is always UTF-8 (titles hold å, ä, ö), and
             # orjson reads the bytes as UTF-8 whatever the header says.
             envelope = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise _Transient(f"malformed: body is not JSON ({exc}); starts {_excerpt(body, 80)!r}") from None
+        except orjson.JSONDecodeError:
+            raise MalformedResponseError(url, f"body is not JSON (cut short?); starts {excerpt(body, 80)!r}") from None
         if not isinstance(envelope, dict) or not isinstance(envelope.get("values"), list):
-            raise _Transient(f"malformed: JSON without a 'values' list; starts {_excerpt(body, 80)!r}")
+            raise MalformedResponseError(url, f"JSON without a 'values' list; starts {excerpt(body, 80)!r}")
         return envelope
 
     @staticmethod
     def _status_error(status: int, url: str, body: bytes) -> HTTPStatusError:
-        excerpt = _excerpt(body)
+        short = excerpt(body)
         if status == 410:
-            return ApiGoneError(status, url, excerpt)
+            return ApiGoneError(status, url, short)
         if status == 422:
             try:
-                detail = json.loads(body.decode("utf-8")).get("detail", excerpt)
-            except (ValueError, AttributeError):
-                detail = excerpt
-            return InvalidRequestError(status, url, excerpt, detail)
+                detail = orjson.loads(body).get("detail", short)
+            except (orjson.JSONDecodeError, AttributeError):
+                detail = short
+            return InvalidRequestError(status, url, short, detail)
         if status == 404:
-            return NotFoundError(status, url, excerpt)
-        return HTTPStatusError(status, url, excerpt)
+            return NotFoundError(status, url, short)
+        return HTTPStatusError(status, url, short)
+
+
+def host_of(url: str) -> str:
+    """``scheme://host:port`` of ``url``: the key the rate limit is shared under."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}:{parts.port or ''}"

@@ -1,35 +1,31 @@
 """Routing, validation, paging and the v3 envelope: request target in, Response out.
 
 Why socket-free: the HTTP layer (`_http.py`) only moves bytes and injects faults; everything the
-Kolada v3 contract says (see kolada_client/snapshot/SOURCES.md and the project's API notes) is
+Kolada v3 contract says (see kolada_pipeline/server/snapshot/SOURCES.md and the project's API notes) is
 decided here, so it can be read in one place.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
+import orjson
+
+from kolada_client import MAX_IDS_PER_LIST, MAX_PER_PAGE
+
 from ._corrupt import Corruptions, corrupt_page
 from ._snapshot import DataQuery, Snapshot
 
-try:  # orjson is much faster and, like the real API, never escapes non-ASCII
-    import orjson
 
-    def dumps(obj: Any) -> bytes:
-        """Compact UTF-8 JSON, non-ASCII characters unescaped."""
-        return orjson.dumps(obj)
-except ImportError:  # pragma: no cover - orjson ships with the project's environment
-    def dumps(obj: Any) -> bytes:
-        """Compact UTF-8 JSON, non-ASCII characters unescaped."""
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+def dumps(obj: Any) -> bytes:
+    """Compact UTF-8 JSON with non-ASCII characters unescaped, as the real API sends it."""
+    return orjson.dumps(obj)
 
-MAX_PER_PAGE = 5000
-MAX_IDS = 25
+
 GONE = {"error": "This endpoint is deprecated. Please use /v3 instead."}
 METADATA = {"kpi", "kpi_groups", "municipality", "municipality_groups", "ou"}
 
@@ -121,10 +117,10 @@ class Params:
 def _id_list(raw: str, loc: str, errors: list[dict[str, Any]]) -> tuple[str, ...]:
     """A comma list from the path: at most 25 entries (empty entries dropped)."""
     ids = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
-    if len(ids) > MAX_IDS:
+    if len(ids) > MAX_IDS_PER_LIST:
         errors.append(_error("too_long", ("path", loc),
-                             f"List should have at most {MAX_IDS} items after validation, not {len(ids)}",
-                             raw, max_length=MAX_IDS, actual_length=len(ids)))
+                             f"List should have at most {MAX_IDS_PER_LIST} items after validation, not {len(ids)}",
+                             raw, max_length=MAX_IDS_PER_LIST, actual_length=len(ids)))
     return ids
 
 

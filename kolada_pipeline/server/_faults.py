@@ -9,25 +9,29 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-FAULT_KINDS = frozenset({"429", "503", "reset", "truncate", "slow", "bad_envelope", "not_json"})
+FAULT_KINDS = frozenset({"429", "503", "reset", "truncate", "slow", "bad_envelope", "not_json", "html_error"})
 
 
 @dataclass
 class Fault:
     """One fault rule.
 
-    kind: "429" (with Retry-After: `retry_after` s, default 1), "503", "reset" (abortive close,
-    no response), "truncate" (200, full Content-Length, half the body), "slow" (sleep `delay` s,
-    then answer normally), "bad_envelope" (200, JSON without "values"), "not_json" (200, HTML).
+    kind: "429" (with Retry-After: `retry_after`, default 1), "503" (with Retry-After if
+    `retry_after` is set), "reset" (abortive close, no response), "truncate" (200, full
+    Content-Length, half the body), "slow" (sleep `delay` s, then answer normally),
+    "bad_envelope" (200, JSON without "values"), "not_json" (200, HTML), "html_error" (a long
+    HTML error page with status `status`, default 500).
     times: how many matching requests it hits; None = every one.
     match: substring the request path+query must contain; None = any request.
+    retry_after: seconds, or an HTTP-date string sent as is.
     """
 
     kind: str
     times: int | None = 1
     match: str | None = None
-    retry_after: float | None = None
+    retry_after: float | str | None = None
     delay: float = 0.0
+    status: int | None = None
 
     def __post_init__(self) -> None:
         self.kind = str(self.kind)

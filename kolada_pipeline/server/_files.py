@@ -10,19 +10,12 @@ from __future__ import annotations
 
 import functools
 import gzip
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-
-try:
-    from orjson import loads as _loads
-except ImportError:  # pragma: no cover
-    _loads = json.loads
-
-VALUE_COLUMNS = ["kpi", "unit", "period", "gender", "value"]
+from orjson import loads as _loads
 
 
 def _stamp(path: Path) -> tuple[str, int, int]:

@@ -38,10 +38,6 @@ class GroupTable:
                 if ui is not None:  # members that are not units cannot contribute
                     self._matrix[gi, ui] = 1.0
 
-    def known(self, group_id: str) -> bool:
-        """Whether `group_id` is a municipality group."""
-        return group_id in self._group_index
-
     def means(self, rows: pl.DataFrame, group_ids: Sequence[str] | None,
               from_date: date | None) -> pl.DataFrame:
         """Group mean rows (GROUP_SCHEMA, `unit` = group id) from unit `rows` (ROW_SCHEMA).

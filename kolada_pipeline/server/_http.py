@@ -37,15 +37,27 @@ class RequestRecord:
     status: int
 
 
+def _shown(retry_after: float | str) -> str:
+    """A Retry-After header value: whole seconds without ".0"; an HTTP-date string as given."""
+    if isinstance(retry_after, str):
+        return retry_after
+    return str(int(retry_after)) if float(retry_after).is_integer() else str(retry_after)
+
+
 def _fault_response(fault: Fault) -> Response:
     """The canned answer for the faults that still send a (bad) HTTP response."""
     if fault.kind == "429":
         retry = fault.retry_after if fault.retry_after is not None else 1
-        shown = str(int(retry)) if float(retry).is_integer() else str(retry)
-        return Response(429, dumps({"detail": "Too Many Requests"}), headers={"Retry-After": shown})
+        return Response(429, dumps({"detail": "Too Many Requests"}), headers={"Retry-After": _shown(retry)})
     if fault.kind == "503":
-        headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+        headers = {} if fault.retry_after is None else {"Retry-After": _shown(fault.retry_after)}
         return Response(503, dumps({"detail": "Service Unavailable"}), headers=headers)
+    if fault.kind == "html_error":
+        page = ("<!DOCTYPE html><html><head><title>500 Internal Server Error</title><style>body{color:red}"
+                "</style></head><body><h1>Internal Server Error</h1>" + "<p>The server is on fire.</p>" * 200
+                + "</body></html>")
+        return Response(500 if fault.status is None else fault.status, page.encode("utf-8"),
+                        content_type="text/html")
     if fault.kind == "bad_envelope":
         return Response(200, dumps({"data": [], "count": 0, "next_page": None}))
     # not_json: what a proxy error page looks like
@@ -239,6 +251,21 @@ class KoladaServer:
     def clear_requests(self) -> None:
         with self._requests_lock:
             self._requests.clear()
+
+    def max_arrivals_per_second(self, window: float = 1.0) -> int:
+        """The most requests that arrived within any ``window`` seconds (a sliding window).
+
+        What Kolada's operators would count: arrival times are taken when a request's headers
+        have been read, before any latency, fault or work, so a client's rate limit is judged
+        as the server sees it.
+        """
+        times = sorted(r.time for r in self.requests)
+        most, first = 0, 0
+        for last, arrived in enumerate(times):
+            while arrived - times[first] >= window:
+                first += 1
+            most = max(most, last - first + 1)
+        return most
 
     def _record(self, record: RequestRecord) -> None:
         with self._requests_lock:

@@ -18,6 +18,8 @@ from typing import Any
 
 import polars as pl
 
+from kolada_client import AGENDA_2030_GROUPS, KPI_ID_PATTERN
+
 from ._assemble import OBJECT_ROW_SCHEMA, SORT_KEY, ObjectTable, merge_by_kpi, placeholders
 from ._files import read_envelope, read_values
 from ._groups import GroupTable
@@ -29,9 +31,8 @@ BUNDLED_SNAPSHOT = Path(__file__).resolve().parent / "snapshot"
 SNAPSHOT_DATE = date(2026, 3, 1)
 """Update date of every bundled value (what `from_date` compares against)."""
 
-AGENDA_2030_GROUPS = ("G2KPI130255", "G2KPI196561")
 CLONE_PREFIX = "U9"
-KPI_ID = re.compile(r"^[NU]\d{5}$")
+KPI_ID = re.compile(KPI_ID_PATTERN)
 _CACHE_SIZE = 4
 
 
@@ -88,7 +89,6 @@ class Snapshot:
         """clone id -> source KPI id"""
         if scale > 1:
             self._add_clones(scale)
-        self.scale = scale
         self._cache: OrderedDict[tuple[DataQuery, int], ObjectTable] = OrderedDict()
         self._cache_lock = threading.Lock()
 
@@ -135,16 +135,6 @@ class Snapshot:
         """Delete one value, leaving a tombstone dated `deleted` (default today, UTC)."""
         self.values.put(kpi, municipality, int(year), gender, None, as_date(deleted), deleted=True)
 
-    def set_ou_value(self, kpi: str, ou: str, year: int, gender: str, value: float | None,
-                     updated: date | str | None = None) -> None:
-        """`set_value` for OU data."""
-        self.ou_values.put(kpi, ou, int(year), gender, value, as_date(updated))
-
-    def delete_ou_value(self, kpi: str, ou: str, year: int, gender: str,
-                        deleted: date | str | None = None) -> None:
-        """`delete_value` for OU data."""
-        self.ou_values.put(kpi, ou, int(year), gender, None, as_date(deleted), deleted=True)
-
     # -- truth for tests ----------------------------------------------------------------------
     def values_frame(self) -> pl.DataFrame:
         """Live municipality values: kpi, municipality, period, gender, value (sorted)."""
@@ -153,10 +143,6 @@ class Snapshot:
     def ou_values_frame(self) -> pl.DataFrame:
         """Live OU values: kpi, ou, period, gender, value (sorted)."""
         return self.ou_values.live().rename({"unit": "ou"})
-
-    def unit_type(self, unit: str) -> str | None:
-        """"K" municipality, "L" region or Riket, None if unknown."""
-        return self._unit_types.get(unit)
 
     # -- data queries -------------------------------------------------------------------------
     def data(self, query: DataQuery) -> ObjectTable:
