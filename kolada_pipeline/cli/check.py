@@ -1,43 +1,83 @@
-"""``kolada mappings check``: a follow-up model against Kolada's metadata, for analysts."""
+"""``kolada mappings check``: a follow-up model against Kolada's metadata, for analysts.
+
+Everything printed here comes from files or from Kolada, so it is printed as plain text: rich's
+markup (``[/]``) and emoji codes (``:x:``) are off, and URLs lose their user and password.
+"""
 
 from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import polars as pl
 from rich.console import Console
 
-from kolada_client import KoladaClient, resolve_base_url
+from kolada_client import KoladaClient, redact_url, resolve_base_url
+from kolada_pipeline.followup import (
+    CheckReport,
+    ModelError,
+    check_model,
+    discover_models,
+    format_report,
+    load_model,
+    load_retired_kpis,
+)
 from kolada_pipeline.server import BUNDLED_SNAPSHOT as SNAPSHOT_DIR
-from kolada_pipeline.followup import CheckReport, ModelError, check_model, discover_models, format_report, load_model, load_retired_kpis
 from kolada_pipeline.warehouse.paths import WarehousePaths
 
+# What check_model reads from Kolada's KPI records (besides the id).
+_KPI_COLUMNS = ("id", "title", "municipality_type", "publ_period", "publication_date", "prel_publication_date")
 
-def _snapshot_metadata() -> tuple[dict[str, str], dict[str, str], set[str]]:
+
+@dataclass(frozen=True)
+class _Metadata:
+    """Kolada's metadata as the check needs it."""
+
+    kpis: dict[str, str]  # id -> title, current KPIs
+    units: dict[str, str]  # id -> type (K, L)
+    retired: set[str]
+    kpi_records: pl.DataFrame  # _KPI_COLUMNS, as text
+
+    @classmethod
+    def of_records(cls, kpis: list[dict[str, Any]], units: list[dict[str, Any]]) -> _Metadata:
+        records = pl.DataFrame(
+            {c: [None if r.get(c) is None else str(r[c]) for r in kpis] for c in _KPI_COLUMNS},
+            schema=dict.fromkeys(_KPI_COLUMNS, pl.String),
+        )
+        titles = {str(r["id"]): str(r["title"]) for r in kpis}
+        return cls(titles, {str(r["id"]): str(r["type"]) for r in units}, set(), records)
+
+
+def _print(console: Console, text: str) -> None:
+    """Plain text: no markup, no emoji, no highlighting of what came from a file."""
+    console.print(text, markup=False, emoji=False, highlight=False)
+
+
+def _snapshot_metadata() -> _Metadata:
     def records(name: str) -> list[dict]:
         with gzip.open(SNAPSHOT_DIR / name, "rt", encoding="utf-8") as f:
             return json.load(f)["values"]
 
-    kpis = {r["id"]: r["title"] for r in records("kpi.json.gz")}
-    units = {r["id"]: r["type"] for r in records("municipality.json.gz")}
-    return kpis, units, set()
+    return _Metadata.of_records(records("kpi.json.gz"), records("municipality.json.gz"))
 
 
-def _warehouse_metadata(path: Path) -> tuple[dict[str, str], dict[str, str], set[str]]:
+def _warehouse_metadata(path: Path) -> _Metadata:
+    columns = ", ".join(("kpi_id AS id", *_KPI_COLUMNS[1:]))
     with duckdb.connect(str(path), read_only=True) as con:
-        kpis = dict(con.execute("SELECT kpi_id, title FROM core.kpi WHERE NOT is_retired").fetchall())
+        current = con.execute(f"SELECT {columns} FROM core.kpi WHERE NOT is_retired").pl()
         units = dict(con.execute("SELECT municipality_id, type FROM core.municipality").fetchall())
         retired = {r[0] for r in con.execute("SELECT kpi_id FROM core.kpi WHERE is_retired").fetchall()}
-    return kpis, units, retired
+    records = current.select(pl.col(c).cast(pl.String) for c in _KPI_COLUMNS)
+    return _Metadata(dict(zip(records["id"], records["title"])), units, retired, records)
 
 
-def _kolada_metadata(base_url: str | None) -> tuple[dict[str, str], dict[str, str], set[str]]:
+def _kolada_metadata(base_url: str | None) -> _Metadata:
     with KoladaClient(base_url) as client:
-        kpis = client.known_ids("kpi")
-        units = {str(r["id"]): str(r["type"]) for r in client.metadata_records("municipality")}
-    return kpis, units, set()
+        return _Metadata.of_records(client.metadata_records("kpi"), client.metadata_records("municipality"))
 
 
 def check_models(
@@ -46,22 +86,22 @@ def check_models(
     """Print every problem of every model; True when none has an error."""
     published = WarehousePaths.of(warehouse).published
     if offline:
-        source, (kpis, units, retired) = "the bundled snapshot", _snapshot_metadata()
+        source, meta = "the bundled snapshot", _snapshot_metadata()
     elif base_url is None and published.exists():
-        source, (kpis, units, retired) = f"the warehouse {published}", _warehouse_metadata(published)
+        source, meta = f"the warehouse {published}", _warehouse_metadata(published)
     else:
-        source, (kpis, units, retired) = resolve_base_url(base_url), _kolada_metadata(base_url)
-    retired |= set(load_retired_kpis()["id"])
-    console.print(f"Checking against Kolada metadata from {source} ({len(kpis):,} KPIs).", highlight=False)
+        source, meta = redact_url(resolve_base_url(base_url)), _kolada_metadata(base_url)
+    retired = meta.retired | set(load_retired_kpis()["id"])
+    _print(console, f"Checking against Kolada metadata from {source} ({len(meta.kpis):,} KPIs).")
     ok = True
     for model_path in [path] if path else discover_models():
         try:
             model = load_model(model_path)
         except ModelError as exc:
-            console.print(format_report(CheckReport(errors=list(exc.problems))), highlight=False)
+            _print(console, format_report(CheckReport(errors=list(exc.problems), notes=list(exc.notes))))
             ok = False
             continue
-        report = check_model(model, kpis, units, retired)
-        console.print(format_report(report), highlight=False)
+        report = check_model(model, meta.kpis, meta.units, retired, kpi_metadata=meta.kpi_records)
+        _print(console, format_report(report))
         ok = ok and report.ok
     return ok

@@ -8,6 +8,13 @@ snapshot in tests), so this module never talks to the network.
 Every problem is collected, not just the first, and each names the file and line to edit.
 Retired KPIs are warnings, not errors: Kolada retires KPIs without notice, and a model that
 still names one should not stop the pipeline; the tables simply leave it out.
+
+Given Kolada's KPI metadata (``kpi_metadata=``), the check also warns where a row cannot work as
+meant although its id is fine: a KPI Kolada publishes for regions only in a municipality's
+model; a KPI for which Kolada plans no publication (no period, no date: its series has ended).
+Local KPIs without values, values for units the model does not show, and values by gender
+without a total are warned about too.
+Everything quoted from a file is cut to a short excerpt with control characters escaped.
 """
 
 from __future__ import annotations
@@ -17,8 +24,18 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import polars as pl
+
 from kolada_client import closest_ids
-from kolada_pipeline.followup.files import FollowUpModel, KpiMapping, ModelError, ModelProblem, Severity
+from kolada_pipeline.followup.files import (
+    MAX_LISTED_PROBLEMS,
+    FollowUpModel,
+    KpiMapping,
+    ModelError,
+    ModelProblem,
+    Severity,
+    excerpt,
+)
 from kolada_pipeline.followup.reference import load_retired_kpis, load_targets
 
 __all__ = ["CheckReport", "check_model", "format_report"]
@@ -30,10 +47,12 @@ _TITLE_WIDTH = 60
 
 @dataclass
 class CheckReport:
-    """What ``check_model`` found. ``ok`` means no errors; warnings do not block the pipeline."""
+    """What ``check_model`` found. ``ok`` means no errors; warnings do not block the pipeline.
+    ``notes`` say how files were read (``read as Windows-1252, ';'-separated``)."""
 
     errors: list[ModelProblem] = field(default_factory=list)
     warnings: list[ModelProblem] = field(default_factory=list)
+    notes: list[ModelProblem] = field(default_factory=list)
     retired_kpi_ids: set[str] = field(default_factory=set)
     model_name: str | None = None
     kpi_count: int = 0
@@ -48,7 +67,8 @@ class CheckReport:
         return [*self.errors, *self.warnings]
 
     def add(self, problem: ModelProblem) -> None:
-        (self.errors if problem.severity == "error" else self.warnings).append(problem)
+        kind = {"error": self.errors, "note": self.notes}.get(problem.severity, self.warnings)
+        kind.append(problem)
 
     def raise_for_errors(self) -> None:
         """Raise :class:`ModelError` with every error, so a pipeline run stops on a broken model."""
@@ -56,11 +76,18 @@ class CheckReport:
             raise ModelError(self.errors)
 
 
-def format_report(report: CheckReport) -> str:
-    """The report as ``kolada mappings check`` prints it: one problem a line in the
-    ``file:line: severity: message`` form editors and CI logs link to, then a summary line."""
-    lines = [f"{p.location}: {p.severity}: {p.message}" for p in report.problems]
-    subject = f"{report.model_name}: " if report.model_name else ""
+def format_report(report: CheckReport, limit: int = MAX_LISTED_PROBLEMS) -> str:
+    """The report as ``kolada mappings check`` prints it: notes, then one problem a line in the
+    ``file:line: severity: message`` form editors and CI logs link to (the first ``limit``, then
+    ``… and 12,345 more``), then a summary line that counts them all.
+
+    The text is plain, not rich markup: print it with markup and emoji off.
+    """
+    problems = report.problems
+    lines = [f"{p.location}: {p.severity}: {p.message}" for p in [*report.notes, *problems[:limit]]]
+    if len(problems) > limit:
+        lines.append(f"… and {len(problems) - limit:,} more")
+    subject = f"{excerpt(report.model_name)}: " if report.model_name else ""
     checked = f"{_count(report.kpi_count, 'KPI')} checked, " if report.kpi_count else ""
     retired_count = len(report.retired_kpi_ids)
     retired = f" ({_count(retired_count, 'retired KPI')} left out)" if retired_count else ""
@@ -73,7 +100,7 @@ def format_report(report: CheckReport) -> str:
 
 
 def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def check_model(
@@ -81,6 +108,8 @@ def check_model(
     known_kpis: Mapping[str, str],
     municipalities: Mapping[str, str],
     retired_kpis: Collection[str] = (),
+    *,
+    kpi_metadata: pl.DataFrame | None = None,
 ) -> CheckReport:
     """Check ``model`` against Kolada's metadata.
 
@@ -89,6 +118,10 @@ def check_model(
         known_kpis: Kolada KPI id → title, from current metadata (``/v3/kpi``).
         municipalities: unit id → type (``"K"`` municipality, ``"L"`` region or Riket).
         retired_kpis: ids known to be retired. Empty means the bundled ``retired_kpis.csv``.
+        kpi_metadata: Kolada's KPI records (``/v3/kpi``) as a frame with ``id`` and any of
+            ``municipality_type``, ``publ_period``, ``publication_date``,
+            ``prel_publication_date`` (``Metadata.kpis`` in the refresh). Without it, only ids
+            are checked.
 
     Example:
         >>> report = check_model(load_model(DEFAULT_MODEL_DIR), kpis, units)  # doctest: +SKIP
@@ -96,9 +129,11 @@ def check_model(
     """
     retired = set(retired_kpis) or set(load_retired_kpis()["id"].to_list())
     targets = dict(load_targets().iter_rows())
-    report = CheckReport(model_name=model.name, kpi_count=len(model.kpis))
+    report = CheckReport(model_name=model.name, kpi_count=len(model.kpis), notes=list(model.notes))
     _check_municipalities(model, municipalities, report)
     _check_kpis(model, known_kpis, retired, targets, report)
+    if kpi_metadata is not None:
+        _check_kpi_metadata(model, _KpiFacts.of(kpi_metadata), municipalities, report)
     _check_local_values(model, known_kpis, municipalities, report)
     return report
 
@@ -118,13 +153,13 @@ def _check_municipalities(model: FollowUpModel, units: Mapping[str, str], report
         kind = units.get(unit_id)
         if kind is None:
             hint = _unit_hint(unit_id, units)
-            report.add(ModelProblem(file, line, f"{what} '{unit_id}' is not a Kolada unit id{hint}"))
+            report.add(ModelProblem(file, line, f"{what} '{excerpt(unit_id)}' is not a Kolada unit id{hint}"))
         elif kind != wanted:
             report.add(
                 ModelProblem(
                     file,
                     line,
-                    f"{what} '{unit_id}' is {_TYPE_NAMES.get(kind, f'of type {kind}')} (type {kind}); "
+                    f"{what} '{unit_id}' is {_TYPE_NAMES.get(kind, f'of type {excerpt(kind)}')} (type {excerpt(kind)}); "
                     f"it must be {_TYPE_NAMES[wanted]} (type {wanted})",
                 )
             )
@@ -134,11 +169,11 @@ def _check_municipalities(model: FollowUpModel, units: Mapping[str, str], report
     for index, peer in enumerate(model.peer_municipality_ids):
         line = lines.get(f"peers.{index}")
         if peer == model.focus_municipality_id:
-            report.add(ModelProblem(file, line, f"peer '{peer}' is the focus municipality itself"))
+            report.add(ModelProblem(file, line, f"peer '{excerpt(peer)}' is the focus municipality itself"))
             continue
-        if peer in seen:
-            message = f"peer '{peer}' is listed twice (first on line {seen[peer]})"
-            report.add(ModelProblem(file, line, message, "warning"))
+        if peer in seen:  # an error, not a warning: the refresh could not store the model
+            message = f"peer '{excerpt(peer)}' is listed twice (first on line {seen[peer]}): remove one"
+            report.add(ModelProblem(file, line, message))
             continue
         seen[peer] = line
         check(peer, line, "peer", "K")
@@ -183,6 +218,7 @@ def _check_kpis(
         row = _Row(report, model.file_of(mapping), mapping.line)
         add = row.add
         kpi_id = mapping.kpi_id
+        shown = excerpt(kpi_id)
 
         if kpi_id in first_seen:
             first = first_seen[kpi_id]
@@ -191,7 +227,7 @@ def _check_kpis(
             else:
                 first_file = model.file_of(first).name
                 where = f"{first_file} line {first.line} and {row.file.name} line {mapping.line}"
-            add(f"KPI '{kpi_id}' is listed twice ({where}): keep one row and list all its goals in 'goals'")
+            add(f"KPI '{shown}' is listed twice ({where}): keep one row and list all its goals in 'goals'")
         else:
             first_seen[kpi_id] = mapping
 
@@ -203,7 +239,7 @@ def _check_kpis(
                 )
             elif KOLADA_KPI_ID.fullmatch(kpi_id):
                 add(
-                    f"local KPI id '{kpi_id}' looks like a Kolada id (N/U + 5 digits) and could clash "
+                    f"local KPI id '{shown}' looks like a Kolada id (N/U + 5 digits) and could clash "
                     "with one: use e.g. VAD0001"
                 )
         elif kpi_id in known:
@@ -216,17 +252,17 @@ def _check_kpis(
                 "warning",
             )
         elif kpi_id not in local_ids:  # a local id here is reported as listed twice
-            add(f"unknown KPI id '{kpi_id}'{_kpi_hint(kpi_id, known)}")
+            add(f"unknown KPI id '{shown}'{_kpi_hint(kpi_id, known)}")
 
         _check_goals_and_targets(mapping, targets, row)
         if mapping.evidence is not None and mapping.evidence not in EVIDENCE_LEVELS:
             levels = ", ".join(EVIDENCE_LEVELS)
-            add(f"evidence '{mapping.evidence}' of {kpi_id} is not one of: {levels} (or empty)", "warning")
+            add(f"evidence '{excerpt(mapping.evidence)}' of {shown} is not one of: {levels} (or empty)", "warning")
 
 
 def _check_goals_and_targets(mapping: KpiMapping, targets: Mapping[str, int], row: _Row) -> None:
     add = row.add
-    kpi_id = mapping.kpi_id
+    kpi_id = excerpt(mapping.kpi_id)
     if not mapping.goals:
         add(f"{kpi_id} has no goal: list at least one goal (1–17) in 'goals'")
     for goal in mapping.goals:
@@ -239,14 +275,14 @@ def _check_goals_and_targets(mapping: KpiMapping, targets: Mapping[str, int], ro
         if goal is None:
             close = [t for t in targets if t.lower() == target.lower()]
             hint = f" — did you mean {close[0]}?" if close else " (targets are codes such as 6.1 or 6.a)"
-            add(f"unknown target '{target}' for {kpi_id}{hint}")
+            add(f"unknown target '{excerpt(target)}' for {kpi_id}{hint}")
         elif goal not in mapping.goals:
             listed = ";".join(str(g) for g in mapping.goals) or "none"
             add(f"target {target} of {kpi_id} belongs to goal {goal}, not among the row's goals ({listed})")
 
 
 def _short(title: str) -> str:
-    return title if len(title) <= _TITLE_WIDTH else title[: _TITLE_WIDTH - 1].rstrip() + "…"
+    return excerpt(title, _TITLE_WIDTH)
 
 
 def _kpi_hint(kpi_id: str, known: Mapping[str, str]) -> str:
@@ -259,6 +295,91 @@ def _kpi_hint(kpi_id: str, known: Mapping[str, str]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# What Kolada's metadata says about each KPI
+# ---------------------------------------------------------------------------------------------
+
+_KPI_UNIT_TYPES = {"K": "municipalities", "L": "regions", "A": "municipalities and regions"}
+_PUBLICATION_COLUMNS = ("publ_period", "publication_date", "prel_publication_date")
+_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class _KpiFacts:
+    """What Kolada's KPI metadata says that decides whether a model's row can show anything."""
+
+    titles: dict[str, str]
+    unit_types: dict[str, str | None]  # municipality_type: K, L or A
+    unpublished: frozenset[str]  # no publication period and no publication date: no new values planned
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame) -> _KpiFacts:
+        ids = frame["id"].cast(pl.String).to_list()
+
+        def column(name: str) -> list[str | None]:
+            if name not in frame.columns:
+                return [None] * len(ids)
+            return [None if v is None or str(v).strip() == "" else str(v) for v in frame[name].to_list()]
+
+        present = [column(name) for name in _PUBLICATION_COLUMNS if name in frame.columns]
+        unpublished = (
+            frozenset(kpi for kpi, *dates in zip(ids, *present) if all(d is None for d in dates))
+            if present
+            else frozenset()
+        )
+        titles = dict(zip(ids, column("title")))
+        return cls({k: v or "" for k, v in titles.items()}, dict(zip(ids, column("municipality_type"))), unpublished)
+
+
+def _check_kpi_metadata(
+    model: FollowUpModel, facts: _KpiFacts, units: Mapping[str, str], report: CheckReport
+) -> None:
+    """Warn, row by row, where Kolada's metadata says a Kolada KPI cannot show what the model means.
+
+    The focus municipality and its peers are municipalities (type K), so a KPI Kolada publishes
+    for regions only (``municipality_type`` L) stays empty for all of them. A KPI published for
+    municipalities only gives the reference region (a 00LL region, not Riket) no values: one
+    note on ``model.yaml``'s region line says how many.
+    """
+    region = model.region_id
+    shows_region = region is not None and region != "0000" and units.get(region) == "L"
+    municipality_only: list[str] = []
+    for mapping in model.kpis:
+        if mapping.is_local or mapping.kpi_id not in facts.unit_types:
+            continue
+        row = _Row(report, model.file_of(mapping), mapping.line)
+        kpi = f"{excerpt(mapping.kpi_id)} ({_short(facts.titles.get(mapping.kpi_id, ''))})"
+        unit_type = facts.unit_types[mapping.kpi_id]
+        if unit_type == "L":
+            where = f"only the region ({region}) can have values" if shows_region else "no unit in the model can have values"
+            row.add(
+                f"{kpi} is published by Kolada for regions only (municipality_type L): the focus "
+                f"municipality and its peers will never have a value, {where}; choose a municipality KPI "
+                "or remove the row",
+                "warning",
+            )
+        elif unit_type == "K":
+            municipality_only.append(mapping.kpi_id)
+        elif unit_type not in _KPI_UNIT_TYPES:
+            shown = "empty" if unit_type is None else f"'{excerpt(unit_type)}'"
+            row.add(f"Kolada does not say which units {kpi} is published for (municipality_type {shown})", "warning")
+        if mapping.kpi_id in facts.unpublished:
+            row.add(
+                f"Kolada plans no publication of {kpi} (no publication period or date): its series may "
+                "have ended, so newer years stay empty; look for a successor on kolada.se",
+                "warning",
+            )
+    if shows_region and municipality_only:
+        examples = ", ".join(municipality_only[:_EXAMPLES]) + (" …" if len(municipality_only) > _EXAMPLES else "")
+        message = (
+            f"{_count(len(municipality_only), 'KPI')} of the model ({examples}) "
+            f"{'is' if len(municipality_only) == 1 else 'are'} published by Kolada for municipalities "
+            f"(and Riket) only (municipality_type K): region {region} will have no values for "
+            f"{'it' if len(municipality_only) == 1 else 'them'}"
+        )
+        report.add(ModelProblem(model.files["model"], model.yaml_lines.get("region"), message, "note"))
+
+
+# ---------------------------------------------------------------------------------------------
 # local_values.csv
 # ---------------------------------------------------------------------------------------------
 
@@ -266,32 +387,72 @@ def _kpi_hint(kpi_id: str, known: Mapping[str, str]) -> str:
 def _check_local_values(
     model: FollowUpModel, known: Mapping[str, str], units: Mapping[str, str], report: CheckReport
 ) -> None:
+    _check_local_kpis_have_values(model, report)
     if "local_values" not in model.files:
         return
     file = model.files["local_values"]
     local_ids = {kpi.kpi_id for kpi in model.local_kpis}
+    shown_units = {model.focus_municipality_id, *model.peer_municipality_ids, model.region_id}
+    outside: dict[str, int] = {}  # unit id -> first line, for units the model does not show
+    genders: dict[tuple[str, str], dict[int, set[str]]] = {}  # (kpi, unit) -> year -> genders
+    first_line: dict[tuple[str, str], int] = {}
     seen: dict[tuple[str, str, int, str], int] = {}
     rows = model.local_values.select("kpi_id", "municipality_id", "year", "gender").iter_rows()
     for (kpi_id, unit_id, year, gender), line in zip(rows, model.local_value_lines):
+        kpi, unit = excerpt(kpi_id), excerpt(unit_id)
         if kpi_id not in local_ids:
             why = (
                 "it is a Kolada KPI, whose values come from Kolada"
                 if kpi_id in known
                 else "add it to local_kpis.csv first"
             )
-            report.add(ModelProblem(file, line, f"values for unknown local KPI '{kpi_id}': {why}"))
+            report.add(ModelProblem(file, line, f"values for unknown local KPI '{kpi}': {why}"))
         if unit_id not in units:
             hint = _unit_hint(unit_id, units)
-            report.add(ModelProblem(file, line, f"municipality '{unit_id}' is not a Kolada unit id{hint}"))
+            report.add(ModelProblem(file, line, f"municipality '{unit}' is not a Kolada unit id{hint}"))
+        elif unit_id not in shown_units:
+            outside.setdefault(unit_id, line)
+        genders.setdefault((kpi_id, unit_id), {}).setdefault(year, set()).add(gender)
+        first_line.setdefault((kpi_id, unit_id), line)
         key = (kpi_id, unit_id, year, gender)
         if key in seen:
             report.add(
                 ModelProblem(
                     file,
                     line,
-                    f"value for {kpi_id}, {unit_id}, {year}, {gender} given twice "
+                    f"value for {kpi}, {unit}, {year}, {gender} given twice "
                     f"(lines {seen[key]} and {line})",
                 )
             )
         else:
             seen[key] = line
+    for unit_id, line in outside.items():
+        message = (
+            f"values for '{unit_id}', which model.yaml does not name (focus, peers, region): "
+            "they are stored but never shown; add it as a peer or remove the rows"
+        )
+        report.add(ModelProblem(file, line, message, "warning"))
+    for (kpi_id, unit_id), by_year in genders.items():
+        without_total = sorted(year for year, given in by_year.items() if "T" not in given)
+        if without_total:
+            years = _year_list(without_total)
+            message = (
+                f"values for {excerpt(kpi_id)}, {unit_id} by gender (K/M) but without a total (T) for {years}: "
+                "the goal summaries and rank bands use the total; add T rows"
+            )
+            report.add(ModelProblem(file, first_line[(kpi_id, unit_id)], message, "warning"))
+
+
+def _check_local_kpis_have_values(model: FollowUpModel, report: CheckReport) -> None:
+    """A local KPI without a single value shows nothing: say so on its line."""
+    with_values = set(model.local_values["kpi_id"].to_list())
+    for kpi in model.local_kpis:
+        if kpi.kpi_id not in with_values:
+            where = "local_values.csv" if "local_values" in model.files else "the model (no local_values file)"
+            message = f"local KPI '{excerpt(kpi.kpi_id)}' has no values in {where}: its rows stay empty"
+            report.add(ModelProblem(model.files["local_kpis"], kpi.line, message, "warning"))
+
+
+def _year_list(years: list[int]) -> str:
+    shown = ", ".join(str(year) for year in years[:_EXAMPLES])
+    return shown + (f" and {len(years) - _EXAMPLES} more years" if len(years) > _EXAMPLES else "")
