@@ -1,8 +1,12 @@
 """The nightly refresh as a Prefect flow: Kolada → boundary gate → core → marts → GX → publish.
 
 The flow orders the stages and records what happened; the work lives in ``warehouse`` and
-``mappings`` functions that tests call without Prefect. Everything is written to a private copy
+``followup`` functions that tests call without Prefect. Everything is written to a private copy
 of the warehouse, published with one atomic rename only after every stage and gate passed.
+
+Nothing secret leaves a run: URLs are stored without user name and password, and the error text
+kept in the run journal and ``meta.refresh_run`` is scrubbed of credentials and environment
+secrets, then capped (``warehouse/runlog.py``).
 """
 
 from __future__ import annotations
@@ -10,15 +14,26 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from kolada_client import KoladaClient, MalformedResponseError, RetriesExhaustedError, resolve_base_url
-from kolada_pipeline.followup import FollowUpModel, check_model, discover_models, load_model, load_retired_kpis
+import duckdb
+
+from kolada_client import KoladaClient, MalformedResponseError, RetriesExhaustedError, redact_url, resolve_base_url
+from kolada_pipeline.followup import (
+    FollowUpModel,
+    ModelError,
+    check_model,
+    discover_models,
+    load_model,
+    load_retired_kpis,
+)
 from kolada_pipeline.warehouse import db as warehouse_db
 from kolada_pipeline.warehouse import load as loading
 from kolada_pipeline.warehouse import runlog
@@ -29,11 +44,19 @@ from kolada_pipeline.quality import import_great_expectations_in_background
 from kolada_pipeline.warehouse.publish import discard_private_copy, keep_failed, publish, refresh_lock, start_private_copy
 from kolada_pipeline.warehouse.schema import ensure_schema
 from kolada_pipeline.warehouse.sqlfiles import read_sql
-from kolada_pipeline.warehouse.state import GUARDED_TABLES, PublishedState, read_published_state
+from kolada_pipeline.warehouse.state import (
+    PublishedState,
+    completeness_failures,
+    guarded_row_counts,
+    read_published_state,
+    rejected_share_failures,
+    row_count_failures,
+)
 
 from . import progress
 
 log = logging.getLogger(__name__)
+log.addFilter(runlog.ScrubFilter())
 
 Mode = Literal["auto", "full", "incremental"]
 FULL_REFRESH_MAX_AGE = dt.timedelta(days=7)
@@ -87,23 +110,40 @@ def _transient(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-def _client(settings: RefreshSettings) -> KoladaClient:
-    return KoladaClient(settings.base_url, rate_limit=settings.rate_limit)
+@contextmanager
+def _counted_client(settings: RefreshSettings, con: duckdb.DuckDBPyConnection, stage: str) -> Iterator[KoladaClient]:
+    """A client whose requests and retries are recorded when it is done, whether the attempt
+    succeeded or failed: a Prefect task retry starts a new client, and the run counts them all."""
+    client = KoladaClient(settings.base_url, rate_limit=settings.rate_limit)
+    succeeded = False
+    try:
+        yield client
+        succeeded = True
+    finally:
+        client.close()
+        runlog.record_attempt(con, stage, client.requests_made, client.retries_made, succeeded=succeeded)
 
 
 @task(name="metadata", retries=1, retry_delay_seconds=5, retry_condition_fn=_transient, cache_policy=NO_CACHE)
 def refresh_metadata(
     settings: RefreshSettings, building: Path, run_id: str, now: dt.datetime
-) -> tuple[loading.Metadata, int]:
+) -> tuple[loading.Metadata, loading.MetadataChanges]:
     """Kolada's metadata (cheap: five requests), loaded into core on every run; records the
-    boundary gate refused are explained in meta.rejected_row."""
-    with _client(settings) as client:
-        meta = loading.fetch_metadata(client)
-        requests = client.requests_made
+    boundary gate refused are explained in meta.rejected_row.
+
+    When more than ``max_rejected_share`` of one kind of metadata is refused (Kolada changed a
+    type, say), the run stops here and says so: what follows would only blame the model."""
     with warehouse_db.connect(building) as con:
-        loading.load_metadata(con, meta, now)
+        with _counted_client(settings, con, "metadata") as client:
+            meta = loading.fetch_metadata(client)
         loading.record_rejections(con, meta.rejected, run_id, now)
-    return meta, requests
+        if meta.rejected_share() > settings.max_rejected_share:
+            raise RefreshFailed(
+                f"{meta.boundary_explanation()} (limit {settings.max_rejected_share:.2%} of any kind); "
+                "nothing was published."
+            )
+        changes = loading.load_metadata(con, meta, now)
+    return meta, changes
 
 
 @task(name="follow-up models", cache_policy=NO_CACHE)
@@ -112,24 +152,41 @@ def check_follow_up_models(
 ) -> tuple[list[tuple[FollowUpModel, set[str]]], list[str]]:
     """Load and check every follow-up model; an error anywhere stops the refresh."""
     with warehouse_db.connect(building) as con:
-        known_before = {r[0] for r in con.execute("SELECT kpi_id FROM core.kpi WHERE is_retired").fetchall()}
+        known_before = {r[0] for r in con.execute(read_sql("refresh/retired_kpis.sql")).fetchall()}
     retired = set(load_retired_kpis()["id"]) | known_before
     models: list[tuple[FollowUpModel, set[str]]] = []
     warnings: list[str] = []
     errors: list[str] = []
     for path in settings.models or discover_models():
-        model = load_model(path)
+        try:
+            model = load_model(path)
+        except ModelError as exc:
+            # Whatever a model file quoted (a file it should never have read, say) is scrubbed.
+            raise RefreshFailed(runlog.cap(runlog.scrub(str(exc)))) from None
         report = check_model(model, meta.kpi_titles(), meta.unit_types(), retired)
         errors += [str(p) for p in report.errors]
         warnings += [str(p) for p in report.warnings]
         models.append((model, set(report.retired_kpi_ids)))
     if errors:
-        raise RefreshFailed("The follow-up model has errors; nothing was published:\n" + "\n".join(errors))
+        raise RefreshFailed(runlog.cap(runlog.scrub(_model_errors(meta, errors))))
     for w in warnings:
         log.info("%s", w)  # also in the summary the flow returns
     with warehouse_db.connect(building) as con:
         load_models(con, models)
     return models, warnings
+
+
+def _model_errors(meta: loading.Metadata, errors: list[str], shown: int = 5) -> str:
+    """The model's errors; when Kolada's metadata was rejected at the boundary, that comes first,
+    and the model errors it likely caused are summarised, not listed row by row."""
+    explanation = meta.boundary_explanation()
+    if not explanation:
+        return "The follow-up model has errors; nothing was published:\n" + "\n".join(errors)
+    more = f"\n… and {len(errors) - shown:,} more" if len(errors) > shown else ""
+    return (
+        f"{explanation} Nothing was published.\nThe follow-up model check then found {len(errors):,} "
+        "problem(s), likely because of it:\n" + "\n".join(errors[:shown]) + more
+    )
 
 
 @task(name="values", retries=1, retry_delay_seconds=10, retry_condition_fn=_transient, cache_policy=NO_CACHE)
@@ -142,27 +199,42 @@ def fetch_values(
     run_id: str,
     now: dt.datetime,
 ) -> loading.StageCounts:
-    """Every unit's values for the KPI set, screened at the boundary, into staging."""
+    """Every unit's values for the KPI set, screened at the boundary, into staging; and Kolada's
+    own count of municipalities with a value, for the completeness check."""
     with warehouse_db.connect(building) as con:
-        fetched_before = {r[0] for r in con.execute("SELECT kpi_id FROM meta.fetched_kpi").fetchall()}
+        fetched_before = {r[0] for r in con.execute(read_sql("refresh/fetched_kpis.sql")).fetchall()}
         full = kpis if from_date is None else [k for k in kpis if k not in fetched_before]
         delta = [] if from_date is None else [k for k in kpis if k in fetched_before]
         if from_date is not None and full:
             log.info("%d KPI(s) are new to the warehouse and are fetched in full: %s", len(full), ", ".join(full))
-        with _client(settings) as client:
-            return loading.stage_values(
+        with _counted_client(settings, con, "values") as client:
+            stage = loading.stage_values(
                 con, client, unit_types=unit_types, full_kpis=full, delta_kpis=delta, from_date=from_date, run_id=run_id, now=now,
                 on_progress=lambda requests, rows: progress.report("values", requests, rows),
             )
+            group_id = loading.all_municipalities_group(con)
+            if group_id is None:
+                log.warning("Kolada lists no group of all municipalities; completeness is not checked against its count")
+            elif kpis:
+                loading.stage_kolada_counts(con, client, group_id, kpis)
+        return stage
 
 
 @task(name="apply and build marts", cache_policy=NO_CACHE)
-def apply_and_build(building: Path, run_id: str, now: dt.datetime) -> tuple[loading.ApplyCounts, dict[str, int]]:
+def apply_and_build(
+    building: Path, run_id: str, now: dt.datetime
+) -> tuple[loading.ApplyCounts, dict[str, int], list[str]]:
+    """Apply the staged values, check them against Kolada's own count, then build the marts.
+
+    Returns what was applied, the marts' row counts and the completeness failures (for the gate).
+    """
     with warehouse_db.connect(building) as con:
         applied = loading.apply_values(con, run_id=run_id, now=now)
+        group_id = loading.all_municipalities_group(con)
+        shortfalls = [] if group_id is None else loading.completeness_shortfalls(con, group_id, run_id)
         loading.drop_staging(con)
         counts = build_marts(con)
-    return applied, counts
+    return applied, counts, completeness_failures(shortfalls)
 
 
 @task(name="quality gate", cache_policy=NO_CACHE)
@@ -173,32 +245,28 @@ def quality_gate(
     now: dt.datetime,
     stage: loading.StageCounts,
     state: PublishedState,
+    completeness: list[str] | None = None,
 ) -> tuple[list[str], str]:
-    """Great Expectations on what would be published, the row-count guard and the rejected share."""
+    """Great Expectations on what would be published, the row-count guard, the rejected share
+    and the completeness against Kolada's own count (``completeness``: its failures)."""
     from kolada_pipeline.quality import run_publish_gate
 
     with warehouse_db.connect(building, read_only=True) as con:
-        frames = {t: con.execute(f"SELECT * FROM {t}").df() for t in ("mart.kpi_followup", "mart.goal_summary")}
+        frames = {
+            "mart.kpi_followup": con.execute(read_sql("quality/mart_kpi_followup.sql")).df(),
+            "mart.goal_summary": con.execute(read_sql("quality/mart_goal_summary.sql")).df(),
+        }
         # The values this run wrote; those published before passed the gate then, and the
         # primary key keeps the table's keys unique.
         written = con.execute(read_sql("quality/written_values.sql"), {"now": now}).df()
         if len(written):
             frames["core.kpi_value"] = written
-        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in GUARDED_TABLES}
+        counts = guarded_row_counts(con)
     report = run_publish_gate(frames, WarehousePaths(settings.warehouse).data_docs, run_id)
     failures = list(report.failures)
-    for table, before in state.row_counts.items():
-        after = counts.get(table, 0)
-        if before and after < before * (1 - settings.max_row_drop):
-            failures.append(
-                f"{table}: row count fell from {before} to {after} ({1 - after / before:.0%} drop, limit "
-                f"{settings.max_row_drop:.0%}); an upstream answer may have been cut short"
-            )
-    if stage.rejected_share > settings.max_rejected_share:
-        failures.append(
-            f"{stage.rejected} of {stage.staged + stage.rejected} fetched rows ({stage.rejected_share:.2%}) were "
-            f"rejected at the API boundary (limit {settings.max_rejected_share:.2%}); see meta.rejected_row"
-        )
+    failures += row_count_failures(state.row_counts, counts, settings.max_row_drop)
+    failures += rejected_share_failures(stage.staged, stage.rejected, settings.max_rejected_share)
+    failures += completeness or []
     log.info("Quality gate: %s (Great Expectations %.1f s), Data Docs %s",
              "FAILED" if failures else "passed", report.seconds, report.docs_index)
     return failures, str(report.docs_index)
@@ -234,6 +302,8 @@ def refresh(
 
 def run_refresh(settings: RefreshSettings, mode: Mode = "auto") -> dict[str, Any]:
     paths = WarehousePaths(settings.warehouse)
+    base_url = resolve_base_url(settings.base_url)
+    secrets = runlog.url_secrets(base_url)
     with refresh_lock(paths):
         import_great_expectations_in_background()
         now = _now()
@@ -241,22 +311,25 @@ def run_refresh(settings: RefreshSettings, mode: Mode = "auto") -> dict[str, Any
         resolved, from_date = choose_mode(mode, state, now.date())
         run = runlog.RunRecord(
             run_id=f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}", started_at=now, mode=resolved,
-            from_date=from_date, base_url=resolve_base_url(settings.base_url),
+            from_date=from_date, base_url=redact_url(base_url),
         )
         runlog.append(paths.journal, run)
+        warnings: list[str] = []
         try:
             building = start_private_copy(paths)
             with warehouse_db.connect(building) as con:
                 ensure_schema(con)
-            meta, metadata_requests = refresh_metadata(settings, building, run.run_id, now)
+            meta, changes = refresh_metadata(settings, building, run.run_id, now)
+            warnings += _retirement_warnings(changes)
             models, model_warnings = check_follow_up_models(settings, building, meta)
+            warnings += model_warnings
             kpis = kpi_set(meta, models)
             stage = fetch_values(settings, building, kpis, meta.unit_types(), from_date, run.run_id, now)
-            applied, mart_counts = apply_and_build(building, run.run_id, now)
+            run.requests, run.retries = _attempt_totals(building)
+            applied, mart_counts, completeness = apply_and_build(building, run.run_id, now)
             run.kpis, run.rows_fetched, run.rows_rejected = len(kpis), stage.staged, stage.rejected
-            run.requests, run.retries = metadata_requests + stage.requests, stage.retries
             run.rows_inserted, run.rows_revised, run.rows_deleted = applied.inserted, applied.revised, applied.deleted
-            failures, run.data_docs = quality_gate(settings, building, run.run_id, now, stage, state)
+            failures, run.data_docs = quality_gate(settings, building, run.run_id, now, stage, state, completeness)
             run.gate_passed = not failures
             if failures:
                 raise QualityGateFailed(
@@ -271,18 +344,61 @@ def run_refresh(settings: RefreshSettings, mode: Mode = "auto") -> dict[str, Any
             publish(paths)
         except BaseException as exc:
             run.status, run.finished_at = "failed", _now()
-            run.error = f"{type(exc).__name__}: {exc}"
+            run.error = runlog.stored_error(exc, secrets)
+            if run.requests is None:
+                run.requests, run.retries = _attempt_totals(paths.building, best_effort=True)
             _record_failure(paths, run, disk_full="No space left" in str(exc))
+            _scrub_exception(exc, secrets)
             raise
         runlog.append(paths.journal, run)
-    summary = {k: v for k, v in asdict(run).items() if k != "extra"}
-    summary.update(tables=mart_counts, warnings=model_warnings, warehouse=str(paths.published))
+    summary = {k: v for k, v in run.safe().items() if k != "extra"}
+    summary.update(tables=mart_counts, warnings=warnings, warehouse=str(paths.published),
+                   retired_units=[{"municipality_id": i, "title": t} for i, t in changes.retired_units])
     log.info(
         "Refresh %s (%s): %d requests, %d rows fetched, %d inserted, %d revised, %d deleted, %d rejected",
         run.run_id, run.mode, run.requests, run.rows_fetched, run.rows_inserted, run.rows_revised,
         run.rows_deleted, run.rows_rejected,
     )
     return summary
+
+
+def _retirement_warnings(changes: loading.MetadataChanges) -> list[str]:
+    """What Kolada stopped listing this run, as the summary's warnings."""
+    warnings = []
+    if changes.retired_units:
+        units = ", ".join(f"{i} {t}" for i, t in changes.retired_units)
+        warnings.append(
+            f"Kolada no longer lists {len(changes.retired_units)} unit(s): {units}. They are kept, marked "
+            "retired in core.municipality, with all their values."
+        )
+    if changes.retired_kpis:
+        warnings.append(
+            f"Kolada no longer lists {len(changes.retired_kpis)} KPI(s): {', '.join(changes.retired_kpis)}. "
+            "They are kept, marked retired in core.kpi."
+        )
+    return warnings
+
+
+def _attempt_totals(building: Path, *, best_effort: bool = False) -> tuple[int | None, int | None]:
+    """Requests and retries of every attempt the run made so far (failed task attempts too)."""
+    try:
+        with warehouse_db.connect(building) as con:
+            return runlog.attempt_totals(con)
+    except (duckdb.Error, OSError):
+        if not best_effort:
+            raise
+        return None, None
+
+
+def _scrub_exception(exc: BaseException, secrets: list[str]) -> None:
+    """Take secrets out of the error itself, so that nothing that prints it can leak them."""
+    text = str(exc)
+    clean = runlog.scrub(text, secrets)
+    if clean != text and exc.args:
+        try:
+            exc.args = (clean,)
+        except (AttributeError, TypeError):  # pragma: no cover - exceptions that refuse new args
+            log.debug("could not scrub %s", type(exc).__name__)
 
 
 def _record_failure(paths: WarehousePaths, run: runlog.RunRecord, *, disk_full: bool) -> None:

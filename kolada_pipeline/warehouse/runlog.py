@@ -9,12 +9,82 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
+import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit
 
 import duckdb
+
+from kolada_client import redact_url
+
+from .sqlfiles import read_sql, run_script
+
+#: The longest error text stored in the journal and in meta.refresh_run.
+MAX_ERROR_CHARS = 4000
+#: Environment variables whose values are treated as secrets in stored and logged text.
+_SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL|API_?KEY|PRIVATE_?KEY", re.IGNORECASE)
+_MIN_SECRET_CHARS = 6  # shorter values ("1", "true") would blank out ordinary words
+#: ``scheme://userinfo@`` inside any text: the user name and password a URL carries.
+_URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^\s/@]+@")
+REDACTED = "***"
+
+
+def url_secrets(url: str | None) -> list[str]:
+    """The password a URL carries, as written and percent-decoded (URLs in text lose their
+    whole userinfo anyway; a user name alone is not searched for, it may be a common word)."""
+    if not url:
+        return []
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return []
+    if not parts.password:
+        return []
+    raw = parts.password
+    return sorted({raw, unquote(raw), quote(unquote(raw), safe="")})
+
+
+def environment_secrets() -> list[str]:
+    """Values of environment variables named like secrets (``*SECRET*``, ``*TOKEN*``, ...)."""
+    return [v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= _MIN_SECRET_CHARS]
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with the userinfo of every URL in it, every environment secret and every given
+    secret replaced by ``***``: what may be printed, logged or stored."""
+    text = _URL_USERINFO.sub(rf"\g<scheme>{REDACTED}@", text)
+    for secret in sorted({*secrets, *environment_secrets()}, key=len, reverse=True):
+        if secret and secret != REDACTED:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def cap(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """At most ``limit`` characters, saying how many more there were."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+
+
+def stored_error(exc: BaseException, secrets: Iterable[str] = ()) -> str:
+    """The error as the journal and meta.refresh_run keep it: scrubbed of secrets, then capped."""
+    return cap(scrub(f"{type(exc).__name__}: {exc}", secrets))
+
+
+class ScrubFilter(logging.Filter):
+    """Scrubs secrets out of every record a logger writes (formatting the message first)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = scrub(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
 
 
 @dataclass
@@ -48,13 +118,23 @@ class RunRecord:
     )
 
     def row(self) -> dict[str, Any]:
-        return {c: getattr(self, c) for c in self.COLUMNS}
+        """The record's columns, safe to store: no credentials, no secrets, a capped error."""
+        row = {c: getattr(self, c) for c in self.COLUMNS}
+        if row["base_url"]:
+            row["base_url"] = redact_url(row["base_url"])
+        if row["error"]:
+            row["error"] = cap(scrub(row["error"]))
+        return row
+
+    def safe(self) -> dict[str, Any]:
+        """Every field (``extra`` too), as :meth:`row` makes it safe."""
+        return {**asdict(self), **self.row(), "extra": json.loads(scrub(json.dumps(self.extra, default=str)))}
 
 
 def append(journal: Path, record: RunRecord) -> None:
     """Append the record as one line (a single write, flushed and synced)."""
     journal.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(asdict(record), default=str, ensure_ascii=False) + "\n"
+    line = json.dumps(record.safe(), default=str, ensure_ascii=False) + "\n"
     with open(journal, "a", encoding="utf-8") as f:
         f.write(line)
         f.flush()
@@ -77,10 +157,7 @@ def read(journal: Path) -> list[dict[str, Any]]:
 
 def record_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
     """Write (or overwrite) the run's row in meta.refresh_run."""
-    row = record.row()
-    cols = ", ".join(row)
-    params = ", ".join(f"${c}" for c in row)
-    con.execute(f"INSERT OR REPLACE INTO meta.refresh_run ({cols}) VALUES ({params})", row)
+    con.execute(read_sql("runlog/record_run.sql"), record.row())
 
 
 KILLED = "the run ended without recording an outcome (killed or crashed)"
@@ -88,7 +165,7 @@ KILLED = "the run ended without recording an outcome (killed or crashed)"
 
 def import_journal(con: duckdb.DuckDBPyConnection, journal: Path, current_run_id: str) -> int:
     """Copy runs the warehouse does not know yet (failed or killed ones) into meta.refresh_run."""
-    known = {r[0] for r in con.execute("SELECT run_id FROM meta.refresh_run").fetchall()}
+    known = {r[0] for r in con.execute(read_sql("runlog/run_ids.sql")).fetchall()}
     added = 0
     for rec in read(journal):
         if rec["run_id"] in known or rec["run_id"] == current_run_id:
@@ -99,3 +176,14 @@ def import_journal(con: duckdb.DuckDBPyConnection, journal: Path, current_run_id
         record_run(con, RunRecord(**fields))
         added += 1
     return added
+
+
+def record_attempt(con: duckdb.DuckDBPyConnection, stage: str, requests: int, retries: int, *, succeeded: bool) -> None:
+    """Count one attempt of a stage that talked to Kolada (refresh/attempt.sql), failed ones too."""
+    run_script(con, "refresh/attempt.sql", stage=stage, requests=requests, retries=retries, succeeded=succeeded)
+
+
+def attempt_totals(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """Requests and retries of every attempt recorded so far in this build."""
+    [(requests, retries, _failed)] = con.execute(read_sql("refresh/attempt_totals.sql")).fetchall()
+    return int(requests), int(retries)

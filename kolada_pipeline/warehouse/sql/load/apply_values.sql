@@ -35,10 +35,13 @@ WHERE i.value IS NULL
 UNION ALL
 -- ... or, for a KPI fetched in full, they are simply no longer there. A key this run
 -- quarantined is not "no longer there": Kolada sent something for it, so the value held stays.
--- (A rejected row's unknown or malformed key parts match any held value.)
+-- (A rejected row's unknown or malformed key parts match any held value.) Nor is a unit Kolada
+-- stopped listing: it is no longer asked for, so its absence says nothing about its values.
 SELECT c.kpi_id, c.municipality_id, c.year, c.gender, NULL, NULL, NULL, c.value, 'deleted'
 FROM core.kpi_value c
 WHERE c.kpi_id IN (SELECT kpi_id FROM staging.fetched_kpi)
+  AND c.municipality_id NOT IN (
+      SELECT municipality_id FROM core.municipality WHERE coalesce(is_retired, false))
   AND NOT EXISTS (
       SELECT 1 FROM incoming i
       WHERE i.kpi_id = c.kpi_id AND i.municipality_id = c.municipality_id
@@ -76,3 +79,7 @@ INSERT INTO core.kpi_value
 SELECT kpi_id, municipality_id, year, gender, value, count, status, $now, $now
 FROM value_change
 WHERE change = 'inserted';
+
+-- The KPIs fetched in full now have their whole history in the warehouse.
+INSERT INTO meta.fetched_kpi SELECT kpi_id, $run_id, $now FROM staging.fetched_kpi
+ON CONFLICT (kpi_id) DO UPDATE SET last_full_fetch = excluded.last_full_fetch;

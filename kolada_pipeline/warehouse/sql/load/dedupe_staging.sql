@@ -20,7 +20,7 @@ FROM (
 )
 WHERE versions > 1 OR copy_no > 1;
 
-INSERT INTO meta.rejected_row
+INSERT INTO staging.rejected_row
 SELECT $run_id, c.kpi_id, c.municipality_id, c.year, c.gender,
        'unique_key',
        CASE WHEN c.versions > 1

@@ -13,3 +13,6 @@ CREATE OR REPLACE TABLE staging.kpi_value (
 -- One row per fetched page URL, so that a URL is stored once, not on every value.
 CREATE OR REPLACE TABLE staging.source (source_id INTEGER PRIMARY KEY, url VARCHAR NOT NULL);
 CREATE OR REPLACE TABLE staging.fetched_kpi (kpi_id VARCHAR PRIMARY KEY);
+-- Rows this fetch quarantined; load/keep_rejections.sql moves them to meta.rejected_row once
+-- the fetch has completed.
+CREATE OR REPLACE TABLE staging.rejected_row AS FROM meta.rejected_row LIMIT 0;

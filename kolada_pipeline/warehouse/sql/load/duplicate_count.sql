@@ -1,0 +1,2 @@
+-- How many copies load/dedupe_staging.sql rejected.
+SELECT count(*) FROM duplicate_copy

@@ -1,0 +1,35 @@
+-- Completeness against Kolada's own count: for every KPI, year and gender this run fetched,
+-- Kolada says how many municipalities have a value (staging.kolada_count, from its group of all
+-- municipalities, parameter $group_id). The warehouse must hold at least that many of the
+-- group's municipalities, after the run's changes; rows the run quarantined at the boundary
+-- count as held (the rejected-share guard judges them; unknown or malformed key parts match any
+-- KPI, year and gender). Parameters: $group_id, $run_id. Returns the shortfalls.
+WITH checked AS (
+    SELECT k.kpi_id, k.year, k.gender, k.count AS kolada_count
+    FROM staging.kolada_count k
+    WHERE k.kpi_id IN (SELECT kpi_id FROM staging.fetched_kpi)
+       OR EXISTS (SELECT 1 FROM staging.kpi_value s WHERE s.kpi_id = k.kpi_id AND s.year = k.year)
+),
+held AS (
+    SELECT v.kpi_id, v.year, v.gender, count(DISTINCT v.municipality_id) AS held
+    FROM core.kpi_value v
+    JOIN core.municipality_group_member g
+      ON g.municipality_id = v.municipality_id AND g.municipality_group_id = $group_id
+    GROUP BY ALL
+),
+quarantined AS (
+    SELECT c.kpi_id, c.year, c.gender, count(r.run_id) AS quarantined
+    FROM checked c
+    JOIN meta.rejected_row r
+      ON r.run_id = $run_id
+     AND (r.kpi_id = c.kpi_id OR r.kpi_id IS NULL OR NOT regexp_full_match(r.kpi_id, '[NU]\d{5}'))
+     AND (r.year = c.year OR r.year IS NULL)
+     AND (r.gender = c.gender OR r.gender IS NULL OR r.gender NOT IN ('T', 'K', 'M'))
+    GROUP BY ALL
+)
+SELECT c.kpi_id, c.year, c.gender, c.kolada_count, coalesce(h.held, 0) AS held
+FROM checked c
+LEFT JOIN held h USING (kpi_id, year, gender)
+LEFT JOIN quarantined q USING (kpi_id, year, gender)
+WHERE coalesce(h.held, 0) + coalesce(q.quarantined, 0) < c.kolada_count
+ORDER BY c.kpi_id, c.year, c.gender

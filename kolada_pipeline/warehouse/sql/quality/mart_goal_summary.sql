@@ -1,0 +1,2 @@
+-- mart.goal_summary as the publish gate validates it.
+SELECT * FROM mart.goal_summary
