@@ -5,41 +5,55 @@ A model is a folder of hand-edited files (see ``mappings/README.md``)::
     from kolada_pipeline.followup import DEFAULT_MODEL_DIR, check_model, load_model
 
     model = load_model(DEFAULT_MODEL_DIR)          # ModelError if the files cannot be read
-    report = check_model(model, kpi_titles, unit_types)
+    report = check_model(model, kpi_titles, unit_types, kpi_metadata=kpi_frame)
     report.raise_for_errors()                      # ModelError if they say something wrong
     frames = model.to_frames(exclude_kpis=report.retired_kpi_ids)
 
 Exceptions: ``ModelError`` (with ``.problems``, a list of ``ModelProblem``) is the only one.
-Importing this package reads no files.
+A model reads only files inside its own folder, each at most ``MAX_FILE_BYTES``; text from the
+files appears in messages only as a short ``excerpt``, and lists of problems are cut by
+``format_problems``. Importing this package reads no files.
 """
 
 from kolada_pipeline.followup.check import CheckReport, check_model, format_report
 from kolada_pipeline.followup.files import (
     DEFAULT_MODEL_DIR,
+    EXCERPT_CHARS,
+    MAX_FILE_BYTES,
+    MAX_LISTED_PROBLEMS,
     FollowUpModel,
     KpiMapping,
     LocalKpi,
     ModelError,
     ModelProblem,
     discover_models,
+    excerpt,
+    format_problems,
     load_model,
+    parse_number,
 )
 from kolada_pipeline.followup.reference import MAPPINGS_DIR, load_goals, load_retired_kpis, load_targets
 
 __all__ = [
     "CheckReport",
     "DEFAULT_MODEL_DIR",
+    "EXCERPT_CHARS",
     "FollowUpModel",
     "KpiMapping",
     "LocalKpi",
     "MAPPINGS_DIR",
+    "MAX_FILE_BYTES",
+    "MAX_LISTED_PROBLEMS",
     "ModelError",
     "ModelProblem",
     "check_model",
     "discover_models",
+    "excerpt",
+    "format_problems",
     "format_report",
     "load_goals",
     "load_model",
     "load_retired_kpis",
     "load_targets",
+    "parse_number",
 ]

@@ -56,12 +56,12 @@ from kolada_pipeline.followup.reference import MAPPINGS_DIR
 __all__ = [
     "DEFAULT_MODEL_DIR",
     "EXCERPT_CHARS",
-    "MAX_FILE_BYTES",
-    "MAX_LISTED_PROBLEMS",
-    "MODEL_FILE",
     "FollowUpModel",
     "KpiMapping",
     "LocalKpi",
+    "MAX_FILE_BYTES",
+    "MAX_LISTED_PROBLEMS",
+    "MODEL_FILE",
     "ModelError",
     "ModelProblem",
     "discover_models",
@@ -496,7 +496,9 @@ def _read_bytes(path: Path, root: Path, missing: str, problems: list[ModelProble
         if status.st_size > MAX_FILE_BYTES:
             problems.append(ModelProblem(path, None, _too_large(status.st_size)))
             return None
-        data = file.read(MAX_FILE_BYTES + 1)
+        data = file.read(status.st_size + 1)  # read(n) sets n bytes aside: never the limit itself
+        if len(data) > status.st_size:  # larger than stat said (growing, or a size-less file)
+            data += file.read(MAX_FILE_BYTES + 1 - len(data))
     if len(data) > MAX_FILE_BYTES:  # it grew while being read
         problems.append(ModelProblem(path, None, _too_large(len(data))))
         return None
