@@ -406,6 +406,8 @@ def load_model(path: Path) -> FollowUpModel:
                 value_lines.append(line)
 
     if problems:
+        order = {path: index for index, path in enumerate(files.values())}
+        problems.sort(key=lambda p: (order.get(p.file, 0), p.line or 0))  # as an editor shows them
         raise ModelError(problems, notes)
     return FollowUpModel(
         name=spec.name,
