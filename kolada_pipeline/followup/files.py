@@ -853,9 +853,12 @@ def _control_problems(path: Path, line: int, header: Sequence[str], row: Sequenc
     """Report each cell of ``row`` that holds a control character (NUL, escape …); True if any."""
     found = False
     for index, cell in enumerate(row):
-        if _CONTROL.search(cell):
+        control = _CONTROL.search(cell)
+        if control:
             column = header[index] if index < len(header) else f"cell {index + 1}"
-            message = f"control character in column '{excerpt(column)}': '{excerpt(cell)}': remove it"
+            start = max(0, control.start() - 20)  # quote the cell from just before the character
+            shown = ("…" if start else "") + excerpt(cell[start:])
+            message = f"control character in column '{excerpt(column)}': '{shown}': remove it"
             problems.append(ModelProblem(path, line, message))
             found = True
     return found

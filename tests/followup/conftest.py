@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from kolada_pipeline.followup import DEFAULT_MODEL_DIR
@@ -30,6 +31,12 @@ def known_kpis() -> dict[str, str]:
 def municipalities() -> dict[str, str]:
     """Unit id -> type ("K" municipality, "L" region or Riket)."""
     return {unit["id"]: unit["type"] for unit in _envelope("municipality.json.gz")}
+
+
+@pytest.fixture(scope="session")
+def kpi_metadata() -> pl.DataFrame:
+    """Kolada's KPI records (``/v3/kpi``) as a frame, like ``Metadata.kpis`` in the refresh."""
+    return pl.from_dicts(_envelope("kpi.json.gz"), infer_schema_length=None)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from kolada_pipeline.followup import (
@@ -282,3 +283,114 @@ def test_unknown_evidence_and_repeated_goal_are_warnings(check, model_dir: Path,
     ours = [w for w in report.warnings if w.line == line and w.file.name == "kpis.csv"]
     assert len(ours) == 2
     assert any("evidence 'guessed'" in w.message for w in ours)
+
+
+# --- the same verdict as the refresh: repeated peers are errors (issue 16, item 7) -----------------
+
+
+def test_repeated_peer_is_an_error_with_its_line(check, model_dir: Path) -> None:
+    write_yaml(model_dir, peer="0561")  # peers: ["0561", "0561"]
+    problem = only_error(check(model_dir))
+    assert at(problem) == ("model.yaml", 5)
+    assert problem.message == "peer '0561' is listed twice (first on line 4): remove one"
+    with pytest.raises(ModelError, match=r"model\.yaml:5: peer '0561' is listed twice"):
+        check(model_dir).raise_for_errors()
+
+
+def test_every_duplicate_that_would_break_the_tables_is_an_error(check, model_dir: Path, edit) -> None:
+    """The mapping tables have keys on (focus, unit), (focus, goal, KPI) and (focus, KPI, unit,
+    year, gender): whatever would repeat a key must stop the check, not a DuckDB constraint."""
+    write_yaml(model_dir, peer="0561")
+    edit.add_line(model_dir / "kpis.csv", "N00945,5,,true,,seen,")
+    edit.add_line(model_dir / "local_values.csv", "VAD0001,0584,2018,T,1")
+    report = check(model_dir)
+    assert {p.file.name for p in report.errors} == {"model.yaml", "kpis.csv", "local_values.csv"}
+    assert all(p.line is not None for p in report.errors)
+
+
+# --- what Kolada's metadata says about each KPI (issue 15, item 2) --------------------------------
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def test_region_only_kpis_in_a_municipality_model_warn_with_file_and_line(check, kpi_metadata) -> None:
+    report = check(DATA / "region-only-kpi", kpi_metadata=kpi_metadata)
+    assert report.ok
+    warned = {(w.file.name, w.line): w.message for w in report.warnings}
+    assert set(warned) == {("kpis.csv", 3), ("kpis.csv", 4)}  # N00335 and U60800, not N00923
+    assert warned[("kpis.csv", 3)].startswith("N00335 (Miljökvalitet - Regionindex) is published by Kolada for regions only")
+    assert "U60800" in warned[("kpis.csv", 4)] and "municipality_type L" in warned[("kpis.csv", 4)]
+
+
+def test_without_kpi_metadata_only_ids_are_checked(check) -> None:
+    report = check(DATA / "region-only-kpi")
+    assert report.ok and report.warnings == []
+
+
+def test_bundled_model_with_kpi_metadata(check, kpi_metadata) -> None:
+    """Two bundled KPIs have no planned publication (their series ended in 2022), and 22 are
+    published for municipalities only, so the region column stays empty for them."""
+    report = check(DATA.parents[2] / "mappings" / "vadstena", kpi_metadata=kpi_metadata)
+    assert report.ok
+    ended = [w for w in report.warnings if "plans no publication" in w.message]
+    assert sorted(w.message.split(" ")[5] for w in ended) == ["N17461", "U07451"]
+    assert len(report.warnings) == len(RETIRED) + 2
+    (note,) = report.notes
+    assert at(note) == ("model.yaml", 22)
+    assert note.message.startswith("22 KPIs of the model (") and "region 0005 will have no values" in note.message
+
+
+def test_kpi_metadata_drift(check, model_dir: Path, edit, kpi_metadata) -> None:
+    """A KPI whose metadata changes to region-only, or loses its unit type, warns on its row."""
+    first = edit.line_of(model_dir / "kpis.csv", "N00945,")
+    second = edit.line_of(model_dir / "kpis.csv", "N31816,")
+    drifted = kpi_metadata.with_columns(
+        municipality_type=pl.when(pl.col("id") == "N00945")
+        .then(pl.lit("L"))
+        .when(pl.col("id") == "N31816")
+        .then(pl.lit(None))
+        .otherwise(pl.col("municipality_type"))
+    )
+    report = check(model_dir, kpi_metadata=drifted)
+    rows = {w.line: w.message for w in report.warnings if w.file.name == "kpis.csv" and "retired" not in w.message}
+    assert "regions only" in rows[first]
+    assert "municipality_type empty" in rows[second]
+
+
+def test_local_values_that_cannot_show(check, model_dir: Path, edit) -> None:
+    path = model_dir / "local_values.csv"
+    elsewhere = edit.add_line(path, "VAD0001,0180,2020,T,5")  # Stockholm: not in the model
+    edit.add_line(path, "VAD0001,0180,2021,T,6")
+    by_gender = edit.add_line(path, "VAD0002,0561,2023,K,5")  # women and men, no total
+    edit.add_line(path, "VAD0002,0561,2023,M,7")
+    report = check(model_dir)
+    assert report.ok
+    warned = {at(w): w.message for w in report.warnings if w.file.name == "local_values.csv"}
+    assert set(warned) == {("local_values.csv", elsewhere), ("local_values.csv", by_gender)}
+    assert warned[("local_values.csv", elsewhere)].startswith("values for '0180', which model.yaml does not name")
+    assert "without a total (T) for 2023" in warned[("local_values.csv", by_gender)]
+
+
+def test_local_kpi_without_values(check, model_dir: Path, edit) -> None:
+    line = edit.add_line(model_dir / "local_kpis.csv", "VAD0003,Ny lokal KPI,,12,,true,,")
+    report = check(model_dir)
+    (warning,) = [w for w in report.warnings if w.file.name == "local_kpis.csv"]
+    assert at(warning) == ("local_kpis.csv", line)
+    assert warning.message == "local KPI 'VAD0003' has no values in local_values.csv: its rows stay empty"
+
+
+def test_ids_from_files_are_quoted_as_short_excerpts(check, model_dir: Path, edit) -> None:
+    long_id = "N" + "9" * 5000 + "[/]"
+    line = edit.replace_row(model_dir / "kpis.csv", "N00945,", f"{long_id},5,,true,,seen,")
+    problem = only_error(check(model_dir))
+    assert at(problem) == ("kpis.csv", line)
+    assert problem.message.startswith("unknown KPI id 'N999") and len(problem.message) < 200
+
+
+def test_a_control_character_is_quoted_where_it_is(model_dir: Path, edit) -> None:
+    line = edit.replace_row(model_dir / "kpis.csv", "N00945,", "N" + "9" * 500 + "\x1b[2J,5,,true,,seen,")
+    with pytest.raises(ModelError) as caught:
+        load_model(model_dir)
+    (problem,) = caught.value.problems
+    assert at(problem) == ("kpis.csv", line)
+    assert "99999\\x1b[2J" in problem.message and "\x1b" not in problem.message
