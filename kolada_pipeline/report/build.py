@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from ..warehouse.publish import WarehouseError
-from .data import FocusReport, focus_ids, load_focus
+from .data import FocusReport, focus_ids, load_focus, table_names
 from .pages import goal_file, render_goal, render_overview
 
 REQUIRED_TABLES = (
@@ -36,8 +36,7 @@ def _write(path: Path, text: str) -> None:
 
 
 def _check_tables(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
-    have = {f"{s}.{t}" for s, t in con.execute(
-        "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+    have = table_names(con)
     missing = [t for t in REQUIRED_TABLES if t not in have]
     if missing:
         raise WarehouseError(

@@ -1,5 +1,8 @@
 """What the report shows, read from the published warehouse in a handful of queries.
 
+The queries live in ``warehouse/sql/report/*.sql``; their inputs (the focus municipality) are
+bound as ``$focus`` parameters, never written into the SQL text.
+
 Only published tables are read (``mart``, ``mapping``, ``meta``, ``core.municipality`` and
 ``core.kpi`` for titles); nothing here computes ranks or bands — the marts did.
 """
@@ -14,6 +17,7 @@ from typing import Any
 
 import duckdb
 
+from ..warehouse.sqlfiles import read_sql
 from .format import auto_decimals
 
 
@@ -58,6 +62,8 @@ class Kpi:
     target: str | None
     area: str | None
     rows: list[FollowupRow] = field(default_factory=list)
+    #: a local KPI whose model marks it as an example (made-up values, labelled "exempeldata")
+    is_example: bool = False
 
     @cached_property
     def decimals(self) -> int:
@@ -128,83 +134,64 @@ class FocusReport:
     data_date: dt.datetime | None
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    cursor = con.execute(sql, params or [])
+def _rows(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[dict[str, Any]]:
+    """The rows of ``warehouse/sql/report/<name>.sql`` as dicts, its ``$`` inputs bound from ``params``."""
+    cursor = con.execute(read_sql(f"report/{name}.sql"), params)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def _value(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> Any:
+    """The single value a one-row, one-column report query returns (None when it returns no row)."""
+    rows = _rows(con, name, **params)
+    return next(iter(rows[0].values())) if rows else None
+
+
+def table_names(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Every ``schema.table`` the warehouse holds."""
+    return {r["qualified_name"] for r in _rows(con, "tables")}
+
+
 def focus_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Every focus municipality with a follow-up model, in id order."""
-    return [r[0] for r in con.execute(
-        "SELECT DISTINCT focus_municipality_id FROM mapping.model_municipality ORDER BY 1"
-    ).fetchall()]
+    return [r["focus_municipality_id"] for r in _rows(con, "focus_ids")]
 
 
 def data_date(con: duckdb.DuckDBPyConnection) -> dt.datetime | None:
     """When the latest successful refresh finished (the data's date)."""
-    row = con.execute("SELECT max(finished_at) FROM meta.refresh_run WHERE status = 'succeeded'").fetchone()
-    return row[0] if row else None
+    return _value(con, "data_date")
 
 
 def load_focus(con: duckdb.DuckDBPyConnection, focus: str) -> FocusReport:
-    members = _rows(con, """
-        SELECT mm.municipality_id, coalesce(m.title, mm.municipality_id) AS title, mm.role, mm.model_name
-        FROM mapping.model_municipality mm
-        LEFT JOIN core.municipality m USING (municipality_id)
-        WHERE mm.focus_municipality_id = ?
-        ORDER BY CASE mm.role WHEN 'focus' THEN 0 WHEN 'peer' THEN 1 ELSE 2 END, mm.municipality_id
-    """, [focus])
+    """Everything one focus municipality's report shows, read with the queries in sql/report/."""
+    members = _rows(con, "members", focus=focus)
     munis = [Municipality(r["municipality_id"], r["title"], r["role"]) for r in members]
     compared = [m for m in munis if m.role in ("focus", "peer")]
     focus_m = next(m for m in munis if m.role == "focus")
     region = next((m for m in munis if m.role == "region"), None)
     model_name = next((r["model_name"] for r in members if r["model_name"]), focus_m.title)
 
-    goals = [Goal(r["goal"], r["title_sv"], r["colour"]) for r in _rows(
-        con, "SELECT goal, title_sv, colour FROM mapping.goal ORDER BY goal")]
-
-    latest = con.execute("""
-        SELECT max(year) FROM mart.goal_summary
-        WHERE focus_municipality_id = ? AND kpis_with_value > 0
-    """, [focus]).fetchone()[0]
+    goals = [Goal(r["goal"], r["title_sv"], r["colour"]) for r in _rows(con, "goals")]
+    latest = _value(con, "latest_year", focus=focus)
     summary = {
         (r["goal"], r["municipality_id"]): GoalCount(
             r["kpis_mapped"], r["kpis_with_value"], r["green"], r["yellow"], r["red"])
-        for r in _rows(con, """
-            SELECT goal, municipality_id, kpis_mapped, kpis_with_value, green, yellow, red
-            FROM mart.goal_summary WHERE focus_municipality_id = ? AND year = ?
-        """, [focus, latest])
+        for r in _rows(con, "goal_summary", focus=focus)
     }
 
     kpis: dict[str, Kpi] = {}
     kpis_by_goal: dict[int, list[Kpi]] = defaultdict(list)
-    for r in _rows(con, """
-        SELECT goal, kpi_id, coalesce(kpi_title, kpi_id) AS title, is_local, higher_is_better, target, area
-        FROM mart.goal_kpi WHERE focus_municipality_id = ?
-        ORDER BY goal, is_local, kpi_id
-    """, [focus]):
+    for r in _rows(con, "goal_kpis", focus=focus):
         kpi = kpis.setdefault(r["kpi_id"], Kpi(
-            r["kpi_id"], r["title"], bool(r["is_local"]), r["higher_is_better"], r["target"], r["area"]))
+            r["kpi_id"], r["title"], bool(r["is_local"]), r["higher_is_better"], r["target"], r["area"],
+            is_example=bool(r["is_example"])))
         kpis_by_goal[r["goal"]].append(kpi)
-    for r in _rows(con, """
-        SELECT kpi_id, year, gender, municipality_id, value, riket_value, region_value, rank,
-               ranked_count, band, change_1y, better_than_3y_mean, gender_gap
-        FROM mart.kpi_followup WHERE focus_municipality_id = ?
-        ORDER BY kpi_id, gender, year, municipality_id
-    """, [focus]):
+    for r in _rows(con, "followup", focus=focus):
         kpi = kpis.get(r.pop("kpi_id"))
         if kpi is not None:
             kpi.rows.append(FollowupRow(**r))
 
-    # retired KPIs are no longer in Kolada's metadata, so core.kpi usually has no title for them
-    retired = [RetiredKpi(r["kpi_id"], r["title"]) for r in _rows(con, """
-        SELECT r.kpi_id, k.title
-        FROM mapping.retired_kpi r LEFT JOIN core.kpi k ON k.kpi_id = r.kpi_id
-        WHERE r.focus_municipality_id = ?
-        ORDER BY r.kpi_id
-    """, [focus])]
-
+    retired = [RetiredKpi(r["kpi_id"], r["title"]) for r in _rows(con, "retired", focus=focus)]
     return FocusReport(
         focus=focus_m, model_name=model_name, compared=compared, region=region, goals=goals,
         latest_year=latest, summary=summary, kpis_by_goal=dict(kpis_by_goal), retired=retired,
