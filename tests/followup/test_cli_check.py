@@ -1,0 +1,62 @@
+"""``kolada mappings check`` through the typer app: text from files is printed as it is written,
+never read as rich markup or emoji (issue 16, item 3), and notes and warnings reach the analyst."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from kolada_pipeline.cli import app
+
+DATA = Path(__file__).resolve().parent / "data"
+runner = CliRunner()
+
+
+def check(*args: str):
+    return runner.invoke(app, ["mappings", "check", *args, "--offline"], catch_exceptions=False)
+
+
+def test_markup_and_emoji_codes_from_files_are_printed_as_written(model_dir: Path, edit) -> None:
+    yaml = model_dir / "model.yaml"
+    yaml.write_text(yaml.read_text(encoding="utf-8").replace("name: Vadstena", 'name: "Vad[/]stena [bold]:x:"'), encoding="utf-8")
+    line = edit.replace_row(model_dir / "kpis.csv", "N00945,", "[/]N0:x:[red],5,,true,,seen,")
+    result = check(str(model_dir))
+    assert result.exit_code == 1, result.output
+    assert f"kpis.csv:{line}: error: unknown KPI id '[/]N0:x:[red]'" in result.output
+    assert "Vad[/]stena [bold]:x:: 86 KPIs checked, 1 error" in result.output
+    assert "❌" not in result.output
+
+
+def test_a_model_that_cannot_be_read_with_markup_in_its_file_name(tmp_path: Path) -> None:
+    model = Path(shutil.copytree(DATA / "region-only-kpi", tmp_path / "[/]model"))
+    (model / "model.yaml").write_text(
+        (model / "model.yaml").read_text(encoding="utf-8").replace("kpis: kpis.csv", "kpis: '[/]:x:.csv'"),
+        encoding="utf-8",
+    )
+    result = check(str(model))
+    assert result.exit_code == 1, result.output
+    assert "[/]model/[/]:x:.csv: error: file not found" in result.output and "❌" not in result.output
+
+
+def test_excel_files_are_accepted_and_the_note_is_printed() -> None:
+    result = check(str(DATA / "excel-kpis" / "cp1252"))
+    assert result.exit_code == 0, result.output
+    assert "kpis.csv: note: read as Windows-1252, ';'-separated" in result.output
+    assert "Vadstena: 2 KPIs checked, 0 errors, 0 warnings — OK" in result.output
+
+
+def test_region_only_kpis_warn_through_the_cli() -> None:
+    result = check(str(DATA / "region-only-kpi"))
+    assert result.exit_code == 0, result.output
+    assert "kpis.csv:3: warning: N00335" in result.output
+    assert "kpis.csv:4: warning: U60800" in result.output
+    assert "0 errors, 2 warnings — OK" in result.output
+
+
+def test_swedish_numbers_refuse_only_the_python_form() -> None:
+    result = check(str(DATA / "swedish-numbers"))
+    assert result.exit_code == 1
+    assert "local_values.csv:6: error: bad value '1_000'" in result.output
+    assert "1 error, 0 warnings — FAILED" in result.output
