@@ -1,75 +1,168 @@
-"""Exporting the published tables for dashboards: Parquet or CSV, plus a Frictionless
-``datapackage.json`` that describes every column and says what is Kolada's and what is ours.
+"""Exporting the published tables for dashboards and spreadsheets, each format in its own folder
+with its own Frictionless ``datapackage.json``.
 
-Each file is written to a temporary name and renamed into place, so a dashboard never reads a
-half-written file; column types come from the warehouse schema, so they are stable run to run.
+    kolada.exports/parquet/   mart.<table>.parquet + datapackage.json   (types kept exactly)
+    kolada.exports/csv/       mart.<table>.csv     + datapackage.json   (UTF-8 with BOM, for Excel)
+    kolada.exports/xlsx/      kolada-followup.xlsx + datapackage.json   (a sheet per table, a sheet
+                                                                         describing the columns)
+
+Every column's type, description, the key, the licence and the source come from the table
+contracts (``warehouse/sql/**/<table>.yml``). Each file is written to a temporary name and
+renamed into place, so a dashboard never reads a half-written file.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
-from .warehouse.marts import PUBLISHED_TABLES
+from .warehouse import contracts
 from .warehouse.publish import WarehouseError
+from .warehouse.sqlfiles import query, relation
+
+__all__ = ["FORMATS", "export_marts"]
+
+FORMATS = ("parquet", "csv", "xlsx")
+WORKBOOK = "kolada-followup.xlsx"
+COLUMNS_SHEET = "kolumner"
+EXCEL_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header
 
 _FRICTIONLESS_TYPES = {
     "VARCHAR": "string", "INTEGER": "integer", "BIGINT": "integer", "DOUBLE": "number",
-    "BOOLEAN": "boolean", "DATE": "date", "TIMESTAMP": "datetime", "HUGEINT": "integer",
+    "BOOLEAN": "boolean", "DATE": "date", "TIMESTAMP": "datetime",
 }
-KOLADA = "Källa: Kolada"
-OWN = "The project's own computation from Kolada's values (not Kolada's figure)"
+LICENSE = {
+    "name": "Kolada-terms",
+    "title": "Kolada's terms: free use, commercial too, citing \"Källa: Kolada\" for Kolada's values",
+    "path": "https://www.kolada.se",
+}
+SOURCES = [{"title": "Kolada, Rådet för kommunal analys (RKA). Källa: Kolada", "path": "https://www.kolada.se"}]
 
-#: What each exported column means. Raw values are Kolada's; derived columns are ours.
-COLUMN_NOTES: dict[str, str] = {
-    "focus_municipality_id": "The municipality whose follow-up model this row belongs to",
-    "municipality_id": "Kolada unit id of the compared municipality (the focus or a peer)",
-    "kpi_id": "Kolada KPI id (N#####/U#####) or the municipality's own local KPI id",
-    "year": "Year (Kolada's period)",
-    "gender": "T total, K women, M men",
-    "goal": "Agenda 2030 goal number, 1-17",
-    "target": "Agenda 2030 target code(s), ';'-separated",
-    "value": f"The municipality's value. {KOLADA} (local KPIs: the municipality's own figure)",
-    "riket_value": f"Riket (0000), same KPI, year and gender. {KOLADA}",
-    "region_value": f"The focus municipality's region, same KPI, year and gender. {KOLADA}",
-    "municipalities_mean": f"Unweighted mean over all municipalities with a value. {OWN}",
-    "municipalities_median": f"Median over all municipalities with a value. {OWN}",
-    "rank": f"1 + number of municipalities with a strictly better value (by higher_is_better). {OWN}",
-    "ranked_count": f"Number of municipalities with a value. {OWN}",
-    "band": f"green: rank <= 25% of ranked_count; red: rank > 75%; else yellow. {OWN}",
-    "change_1y": f"Value minus the same municipality's value the year before. {OWN}",
-    "better_than_3y_mean": f"Value better (by polarity) than the mean of the three previous years. {OWN}",
-    "gender_gap": f"On T rows: the women's (K) value minus the men's (M). {OWN}",
-    "kpi_title": f"KPI title. {KOLADA}",
-    "municipality_title": f"Municipality name. {KOLADA}",
-    "is_local": "true for the municipality's own KPIs, which Kolada does not have",
-    "higher_is_better": "The model's polarity: true, false, or empty where neither direction is better",
-    "area": "The part of the municipality's organisation that owns the KPI",
-    "evidence": "How the goal placement is supported: seen (on a municipal SDG portal) or inferred",
-    "kpis_mapped": "Number of KPIs the model maps to the goal",
-    "kpis_with_value": "Of those, KPIs with a value for this municipality and year (gender T)",
-    "green": f"KPIs in the green band. {OWN}",
-    "yellow": f"KPIs in the yellow band. {OWN}",
-    "red": f"KPIs in the red band. {OWN}",
-    "goal_title_sv": "The goal's Swedish short title",
-    "goal_title_en": "The goal's English short title",
-    "note": "The analysts' note on the mapping",
+
+def export_marts(warehouse: Path, out_dir: Path, fmt: str = "parquet") -> list[Path]:
+    """Write every published table to ``out_dir/<fmt>/`` with a ``datapackage.json``.
+
+    Returns the files written, the package last. Raises ``ValueError`` for an unknown format and
+    :class:`WarehouseError` when there is no published warehouse (or a sheet exceeds Excel's
+    row limit).
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if not warehouse.exists():
+        raise WarehouseError(f"No published warehouse at {warehouse}; run `kolada refresh` first")
+    folder = out_dir / fmt
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = [contracts.contract(t) for t in contracts.published_tables()]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        frames = {c.table: relation(con, "export/table.sql", table=c.table).pl() for c in tables}
+        created = query(con, "export/last_success.sql").fetchall()[0][0]
+        written = _WRITERS[fmt](con, folder, frames)
+    resources = [_resource(c, fmt, written) for c in tables]
+    package = {
+        "name": "kolada-agenda2030-followup",
+        "title": "Agenda 2030 follow-up tables",
+        "description": "Follow-up of municipal KPIs against the 17 SDGs. Raw values: Källa: Kolada. "
+        "Means, medians, ranks, bands, changes and gaps are this project's own computation.",
+        "licenses": [LICENSE],
+        "sources": SOURCES,
+        "created": created.isoformat() if created else None,
+        "resources": resources,
+    }
+    dp = folder / "datapackage.json"
+    _write_atomically(dp, lambda tmp: tmp.write_text(json.dumps(package, ensure_ascii=False, indent=2), encoding="utf-8"))
+    return [*dict.fromkeys(written.values()), dp]
+
+
+def _resource(c: contracts.Contract, fmt: str, written: dict[str, Path]) -> dict:
+    path = written[c.table]
+    resource: dict = {
+        "name": c.table.replace(".", "_"),
+        "path": path.name,
+        "format": fmt,
+        "description": c.description,
+        "licenses": [LICENSE],
+        "sources": SOURCES,
+    }
+    if fmt == "csv":
+        resource |= {"encoding": "utf-8-sig", "dialect": {"csv": {"delimiter": ",", "doubleQuote": True}, "header": True}}
+    if fmt == "xlsx":
+        resource |= {"dialect": {"excel": {"sheet": _sheet(c.table)}}}
+    resource["schema"] = {"fields": [_field(col, fmt) for col in c.columns], "primaryKey": list(c.key)}
+    return resource
+
+
+def _field(col: contracts.Column, fmt: str) -> dict:
+    """A Table Schema field. Frictionless reads Parquet through pandas, which turns an integer
+    column with nulls into floats (5.0); such columns are declared ``number`` in the Parquet
+    package (they hold whole numbers, as INT64 in the file)."""
+    kind = _FRICTIONLESS_TYPES.get(col.type, "any")
+    if fmt == "parquet" and kind == "integer" and not col.not_null:
+        kind = "number"
+    return {"name": col.name, "type": kind, "description": col.comment}
+
+
+def _sheet(table: str) -> str:
+    return table.split(".", 1)[1][:31]
+
+
+def _write_parquet(con: duckdb.DuckDBPyConnection, folder: Path, frames: dict[str, pl.DataFrame]) -> dict[str, Path]:
+    written = {}
+    for table in frames:
+        path = folder / f"{table}.parquet"
+        rel = relation(con, "export/table.sql", table=table)  # DuckDB writes the exact types
+        _write_atomically(path, lambda tmp, r=rel: r.write_parquet(str(tmp), compression="zstd"))
+        written[table] = path
+    return written
+
+
+def _write_csv(con: duckdb.DuckDBPyConnection, folder: Path, frames: dict[str, pl.DataFrame]) -> dict[str, Path]:
+    written = {}
+    for table, frame in frames.items():
+        path = folder / f"{table}.csv"
+        # With a byte-order mark, Excel reads UTF-8 (Åtvidaberg, not Ã…tvidaberg).
+        _write_atomically(path, lambda tmp, f=frame: f.write_csv(tmp, include_bom=True))
+        written[table] = path
+    return written
+
+
+def _write_xlsx(con: duckdb.DuckDBPyConnection, folder: Path, frames: dict[str, pl.DataFrame]) -> dict[str, Path]:
+    path = folder / WORKBOOK
+    for table, frame in frames.items():
+        if frame.height > EXCEL_MAX_ROWS:
+            raise WarehouseError(f"{table} has {frame.height:,} rows, more than an Excel sheet holds; export csv or parquet")
+    described = pl.DataFrame(
+        [(c.table, col.name, col.type, col.comment) for c in map(contracts.contract, frames) for col in c.columns],
+        schema={"tabell": pl.String, "kolumn": pl.String, "typ": pl.String, "betydelse": pl.String},
+        orient="row",
+    )
+
+    def write(tmp: Path) -> None:
+        import xlsxwriter
+
+        with xlsxwriter.Workbook(tmp) as workbook:
+            # Ids are text columns, written as text: 0584 stays 0584, never the number 584.
+            for table, frame in frames.items():
+                frame.write_excel(workbook, worksheet=_sheet(table), autofit=True, table_style=None)
+            described.write_excel(workbook, worksheet=COLUMNS_SHEET, autofit=True, table_style=None)
+
+    _write_atomically(path, write)
+    return dict.fromkeys(frames, path)
+
+
+_WRITERS: dict[str, Callable[[duckdb.DuckDBPyConnection, Path, dict[str, pl.DataFrame]], dict[str, Path]]] = {
+    "parquet": _write_parquet,
+    "csv": _write_csv,
+    "xlsx": _write_xlsx,
 }
 
 
-FORMATS = ("parquet", "csv")
-
-
-def _sql_string(path: Path) -> str:
-    """``path`` for use inside a single-quoted SQL literal."""
-    return str(path).replace("'", "''")
-
-
-def _write_atomically(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
+def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
     tmp.unlink(missing_ok=True)
     try:
         write(tmp)
@@ -77,48 +170,3 @@ def _write_atomically(path: Path, write) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-
-
-def export_marts(warehouse: Path, out_dir: Path, fmt: str = "parquet") -> list[Path]:
-    """Write every published table to ``out_dir`` as ``<schema>.<table>.<fmt>`` and a datapackage."""
-    if fmt not in FORMATS:
-        raise ValueError(f"format must be parquet or csv, not {fmt!r}")
-    if not warehouse.exists():
-        raise WarehouseError(f"No published warehouse at {warehouse}; run `kolada refresh` first")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written, resources = [], []
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        for table in PUBLISHED_TABLES:
-            path = out_dir / f"{table}.{fmt}"
-            option = "(FORMAT parquet, COMPRESSION zstd)" if fmt == "parquet" else "(FORMAT csv, HEADER true)"
-            _write_atomically(path, lambda tmp, t=table: con.execute(f"COPY (SELECT * FROM {t}) TO '{_sql_string(tmp)}' {option}"))
-            schema_name, table_name = table.split(".")
-            columns = con.execute(
-                "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = $s AND table_name = $t "
-                "ORDER BY column_index", {"s": schema_name, "t": table_name}).fetchall()
-            resources.append({
-                "name": table.replace(".", "_"),
-                "path": path.name,
-                "format": fmt,
-                **({"dialect": {"delimiter": ",", "doubleQuote": True, "header": True}} if fmt == "csv" else {}),
-                "schema": {"fields": [
-                    {"name": name, "type": _FRICTIONLESS_TYPES.get(dtype, "any"),
-                     "description": COLUMN_NOTES.get(name, "")}
-                    for name, dtype in columns
-                ]},
-            })
-            written.append(path)
-        last_run = con.execute("SELECT max(finished_at) FROM meta.refresh_run WHERE status = 'succeeded'").fetchone()[0]
-    package = {
-        "name": "kolada-agenda2030-followup",
-        "title": "Agenda 2030 follow-up tables",
-        "description": "Follow-up of municipal KPIs against the 17 SDGs. Raw values: Källa: Kolada. "
-                       "Means, medians, ranks, bands, changes and gaps are this project's own computation.",
-        "sources": [{"title": "Kolada (RKA)", "path": "https://www.kolada.se"}],
-        "created": str(last_run) if last_run else None,
-        "resources": resources,
-    }
-    dp = out_dir / "datapackage.json"
-    _write_atomically(dp, lambda tmp: tmp.write_text(json.dumps(package, ensure_ascii=False, indent=2), encoding="utf-8"))
-    written.append(dp)
-    return written

@@ -7,6 +7,7 @@ passes a threshold, so one odd row does not stop the nightly refresh, and a brok
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Mapping
@@ -17,9 +18,16 @@ import orjson
 import pandera.polars as pa
 import polars as pl
 
-from .expectations import YEAR_MIN, year_max
-
 log = logging.getLogger(__name__)
+
+#: Earliest plausible Kolada year. The latest allowed year is the current year + 1.
+YEAR_MIN = 1950
+
+
+def year_max(today: dt.date | None = None) -> int:
+    """Latest allowed year: the current year + 1 (Kolada publishes some targets a year ahead)."""
+    return (today or dt.date.today()).year + 1
+
 
 KPI_ID = r"^[NU]\d{5}$"
 UNIT_ID = r"^(\d{4}|G\d+)$"

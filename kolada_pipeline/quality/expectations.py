@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-#: Earliest plausible Kolada year. The latest allowed year is the current year + 1.
-YEAR_MIN = 1950
+from kolada_pipeline.quality.boundary import YEAR_MIN, year_max  # noqa: E402  (transitional)
 
 GENDERS = ["T", "K", "M"]  # Totalt, Kvinnor, Män
 BANDS = ["green", "yellow", "red"]
@@ -39,9 +38,6 @@ KPI_FOLLOWUP = "mart.kpi_followup"
 GOAL_SUMMARY = "mart.goal_summary"
 
 
-def year_max(today: _dt.date | None = None) -> int:
-    """Latest allowed year: the current year + 1 (Kolada publishes some targets a year ahead)."""
-    return (today or _dt.date.today()).year + 1
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,15 @@
-"""Rebuilding the published follow-up tables (schema ``mart``) from core and mapping."""
+"""Rebuilding the published follow-up tables (schema ``mart``) from ``core`` and ``mapping``.
+
+Each table is one ``.sql`` file in ``warehouse/sql/mart/`` named after it, with its contract
+(``.yml``) beside it; the contracts' descriptions become the tables' comments.
+"""
 
 from __future__ import annotations
 
 import duckdb
 
-from .sqlfiles import run_script
+from . import contracts
+from .sqlfiles import query, run_script
 
 #: In dependency order; each file creates the table (or view) it is named after.
 MART_FILES = (
@@ -13,11 +18,21 @@ MART_FILES = (
     "mart/goal_kpi.sql",
     "mart/goal_summary.sql",
 )
-PUBLISHED_TABLES = ("mart.kpi_followup", "mart.goal_kpi", "mart.goal_summary")
+
+
+def published_tables() -> tuple[str, ...]:
+    """The published tables, from their contracts (every ``mart`` table has one)."""
+    return contracts.published_tables()
 
 
 def build_marts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Rebuild every mart; returns each published table's row count."""
+    """Rebuild every mart and comment it from its contract; returns each published table's rows."""
     for name in MART_FILES:
         run_script(con, name)
-    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in PUBLISHED_TABLES}
+    contracts.apply_comments(con)
+    return {t: row_count(con, t) for t in published_tables()}
+
+
+def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    """The rows of ``table`` (``"schema.table"``)."""
+    return int(query(con, "meta/row_count.sql", table=table).fetchall()[0][0])

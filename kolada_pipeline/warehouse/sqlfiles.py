@@ -1,35 +1,46 @@
-"""Running the project's .sql files, which live in warehouse/sql/ where analysts can read them."""
+"""Running the project's ``.sql`` files, which live in ``warehouse/sql/`` where analysts read them.
+
+A file may hold several statements; DuckDB splits them itself (``extract_statements``), and each
+statement is given exactly the ``$name`` parameters it uses, so inputs are always bound, never
+formatted into the text.
+"""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 SQL_DIR = Path(__file__).parent / "sql"
-_PARAM = re.compile(r"\$([A-Za-z_]\w*)")
 
 
 def read_sql(name: str) -> str:
-    """The text of ``warehouse/sql/<name>`` (e.g. ``"mart/kpi_followup.sql"``)."""
+    """The text of ``warehouse/sql/<name>`` (e.g. ``"mart/kpi_followup.sql"``).
+
+    Raises ``FileNotFoundError`` for a name that is not there.
+    """
     return (SQL_DIR / name).read_text(encoding="utf-8")
 
 
-def statements(script: str) -> list[str]:
-    """Split a script on statement-ending semicolons (``;`` at the end of a line)."""
-    parts = re.split(r";[ \t]*(?:--[^\n]*)?\n", script + "\n")
-    out = []
-    for part in parts:
-        code = "\n".join(line for line in part.splitlines() if not line.strip().startswith("--")).strip()
-        if code:
-            out.append(code)
-    return out
-
-
 def run_script(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> None:
-    """Run every statement of a .sql file, binding the ``$name`` parameters it uses."""
-    for stmt in statements(read_sql(name)):
-        used = {p: params[p] for p in _PARAM.findall(stmt) if p in params}
-        con.execute(stmt, used) if used else con.execute(stmt)
+    """Run every statement of ``warehouse/sql/<name>``, binding the ``$name`` parameters each uses.
+
+    Raises ``KeyError`` naming the file and parameter when a statement needs one not given.
+    """
+    for statement in con.extract_statements(read_sql(name)):
+        wanted = statement.named_parameters
+        missing = wanted - params.keys()
+        if missing:
+            raise KeyError(f"{name} needs the parameter(s) {', '.join(sorted(missing))}")
+        con.execute(statement, {p: params[p] for p in wanted}) if wanted else con.execute(statement)
+
+
+def query(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> duckdb.DuckDBPyConnection:
+    """Run the single query in ``warehouse/sql/<name>`` with bound parameters; fetch from the result."""
+    return con.execute(read_sql(name), params) if params else con.execute(read_sql(name))
+
+
+def relation(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> duckdb.DuckDBPyRelation:
+    """The query in ``warehouse/sql/<name>`` as a relation (``.pl()``, ``.write_parquet()`` …)."""
+    return con.sql(read_sql(name), params=params or None)
