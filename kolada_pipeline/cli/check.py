@@ -21,6 +21,7 @@ from kolada_pipeline.followup import (
     CheckReport,
     ModelError,
     check_model,
+    check_models_together,
     discover_models,
     format_report,
     load_model,
@@ -94,6 +95,7 @@ def check_models(
     retired = meta.retired | set(load_retired_kpis()["id"])
     _print(console, f"Checking against Kolada metadata from {source} ({len(meta.kpis):,} KPIs).")
     ok = True
+    loaded = []
     for model_path in [path] if path else discover_models():
         try:
             model = load_model(model_path)
@@ -104,4 +106,8 @@ def check_models(
         report = check_model(model, meta.kpis, meta.units, retired, kpi_metadata=meta.kpi_records)
         _print(console, format_report(report))
         ok = ok and report.ok
-    return ok
+        loaded.append(model)
+    together = check_models_together(loaded)
+    if together:
+        _print(console, format_report(CheckReport(errors=together)))
+    return ok and not together

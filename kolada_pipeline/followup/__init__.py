@@ -15,7 +15,7 @@ files appears in messages only as a short ``excerpt``, and lists of problems are
 ``format_problems``. Importing this package reads no files.
 """
 
-from kolada_pipeline.followup.check import CheckReport, check_model, format_report
+from kolada_pipeline.followup.check import CheckReport, check_model, check_models_together, format_report
 from kolada_pipeline.followup.files import (
     DEFAULT_MODEL_DIR,
     EXCERPT_CHARS,
@@ -47,6 +47,7 @@ __all__ = [
     "ModelError",
     "ModelProblem",
     "check_model",
+    "check_models_together",
     "discover_models",
     "excerpt",
     "format_problems",

@@ -20,7 +20,7 @@ Everything quoted from a file is cut to a short excerpt with control characters 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +38,7 @@ from kolada_pipeline.followup.files import (
 )
 from kolada_pipeline.followup.reference import load_retired_kpis, load_targets
 
-__all__ = ["CheckReport", "check_model", "format_report"]
+__all__ = ["CheckReport", "check_model", "check_models_together", "format_report"]
 
 KOLADA_KPI_ID = re.compile(r"[NU]\d{5}")
 EVIDENCE_LEVELS = ("seen", "inferred")
@@ -136,6 +136,25 @@ def check_model(
         _check_kpi_metadata(model, _KpiFacts.of(kpi_metadata), municipalities, report)
     _check_local_values(model, known_kpis, municipalities, report)
     return report
+
+
+def check_models_together(models: Sequence[FollowUpModel]) -> list[ModelProblem]:
+    """Errors that only show across models: two models with the same focus municipality would
+    write the same keys into the mapping tables, so the refresh must stop on it, as the check does."""
+    problems: list[ModelProblem] = []
+    first: dict[str, FollowUpModel] = {}
+    for model in models:
+        focus = model.focus_municipality_id
+        if focus in first:
+            other = first[focus].files["model"]
+            message = (
+                f"focus municipality '{excerpt(focus)}' is also the focus of {other}: "
+                "give each model its own focus municipality"
+            )
+            problems.append(ModelProblem(model.files["model"], model.yaml_lines.get("focus_municipality"), message))
+        else:
+            first[focus] = model
+    return problems
 
 
 # ---------------------------------------------------------------------------------------------

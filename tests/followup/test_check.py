@@ -7,6 +7,7 @@ line the analyst is sent to.
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -394,3 +395,14 @@ def test_a_control_character_is_quoted_where_it_is(model_dir: Path, edit) -> Non
     (problem,) = caught.value.problems
     assert at(problem) == ("kpis.csv", line)
     assert "99999\\x1b[2J" in problem.message and "\x1b" not in problem.message
+
+
+def test_two_models_with_the_same_focus(model_dir: Path, tmp_path: Path) -> None:
+    from kolada_pipeline.followup import check_models_together
+
+    other = Path(shutil.copytree(model_dir, tmp_path / "copy"))
+    first, second = load_model(model_dir), load_model(other)
+    (problem,) = check_models_together([first, second])
+    assert (problem.file, problem.line) == (other / "model.yaml", first.yaml_lines["focus_municipality"])
+    assert "also the focus of" in problem.message
+    assert check_models_together([first]) == []

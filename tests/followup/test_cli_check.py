@@ -60,3 +60,13 @@ def test_swedish_numbers_refuse_only_the_python_form() -> None:
     assert result.exit_code == 1
     assert "local_values.csv:6: error: bad value '1_000'" in result.output
     assert "1 error, 0 warnings — FAILED" in result.output
+
+
+def test_two_models_with_one_focus_fail_the_check(model_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    work = tmp_path / "project"
+    shutil.copytree(model_dir, work / "mappings" / "a")
+    shutil.copytree(model_dir, work / "mappings" / "b")
+    monkeypatch.chdir(work)
+    result = check()
+    assert result.exit_code == 1, result.output
+    assert "mappings/b/model.yaml:" in result.output and "also the focus of" in result.output
