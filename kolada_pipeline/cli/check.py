@@ -69,10 +69,10 @@ def _snapshot_metadata() -> _Metadata:
 def _warehouse_metadata(path: Path) -> _Metadata:
     columns = ", ".join(("kpi_id AS id", *_KPI_COLUMNS[1:]))
     with duckdb.connect(str(path), read_only=True) as con:
-        current = con.execute(f"SELECT {columns} FROM core.kpi WHERE NOT is_retired").pl()
+        current = con.execute(f"SELECT {columns} FROM core.kpi WHERE NOT is_retired").fetchall()
         units = dict(con.execute("SELECT municipality_id, type FROM core.municipality").fetchall())
         retired = {r[0] for r in con.execute("SELECT kpi_id FROM core.kpi WHERE is_retired").fetchall()}
-    records = current.select(pl.col(c).cast(pl.String) for c in _KPI_COLUMNS)
+    records = pl.DataFrame(current, schema=dict.fromkeys(_KPI_COLUMNS, pl.String), orient="row")
     return _Metadata(dict(zip(records["id"], records["title"])), units, retired, records)
 
 

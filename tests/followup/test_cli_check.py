@@ -70,3 +70,30 @@ def test_two_models_with_one_focus_fail_the_check(model_dir: Path, tmp_path: Pat
     result = check()
     assert result.exit_code == 1, result.output
     assert "mappings/b/model.yaml:" in result.output and "also the focus of" in result.output
+
+
+def test_check_against_a_published_warehouse_uses_its_kpi_metadata(tmp_path: Path) -> None:
+    import duckdb
+
+    from kolada_pipeline.warehouse.schema import ensure_schema
+
+    warehouse = tmp_path / "kolada.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        ensure_schema(con)
+        con.execute(
+            "INSERT INTO core.kpi (kpi_id, title, municipality_type, publ_period, is_retired, first_seen_at, last_seen_at) "
+            "VALUES ('N00923', 'Medellivslängd män, år', 'A', '2025', false, now(), now()), "
+            "('N00335', 'Miljökvalitet - Regionindex', 'L', '2025', false, now(), now()), "
+            "('U60800', 'Area egna lokaler, kvm BRA', 'L', '2025', false, now(), now())"
+        )
+        con.execute(
+            "INSERT INTO core.municipality (municipality_id, title, type) VALUES "
+            "('0584', 'Vadstena', 'K'), ('0561', 'Åtvidaberg', 'K'), ('0562', 'Finspång', 'K'), "
+            "('0005', 'Region Östergötland', 'L')"
+        )
+    result = runner.invoke(
+        app, ["mappings", "check", str(DATA / "region-only-kpi"), "-w", str(warehouse)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert "kpis.csv:3: warning: N00335" in result.output and "kpis.csv:4: warning: U60800" in result.output
+    assert "0 errors, 2 warnings — OK" in result.output
