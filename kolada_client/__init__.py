@@ -15,7 +15,13 @@ Helpers that need no network:
 """
 
 from ._api import AGENDA_2030_GROUPS, KPI_ID_PATTERN, MAX_IDS_PER_LIST, MAX_PER_PAGE
-from ._client import DEFAULT_BASE_URL, FIRST_YEAR, KoladaClient, chunked, resolve_base_url
+from ._client import (
+    DEFAULT_BASE_URL,
+    FIRST_YEAR,
+    KoladaClient,
+    chunked,
+    resolve_base_url,
+)
 from ._exceptions import (
     ApiGoneError,
     ConnectionFailedError,

@@ -12,7 +12,7 @@ import threading
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from urllib.parse import urlencode, urlsplit
 
 import polars as pl
@@ -193,7 +193,7 @@ class KoladaClient:
     def close(self) -> None:
         self._transport.close()
 
-    def __enter__(self) -> KoladaClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -515,7 +515,8 @@ class KoladaClient:
     ) -> pl.DataFrame:
         """Values at organisational-unit level, like :meth:`values` with ``ou_id`` for the unit."""
         parser = DataParser(unit_field="ou", unit_column="ou_id")
-        return self._collect("oudata", parser, self._iter_data("oudata", "ou", parser, kpis, ous, years, from_date, None))
+        chunks = self._iter_data("oudata", "ou", parser, kpis, ous, years, from_date, None)
+        return self._collect("oudata", parser, chunks)
 
     def _collect(self, what: str, parser: DataParser, chunks: Iterator[pl.DataFrame]) -> pl.DataFrame:
         """All chunks as one frame, with the per-call summary logged."""

@@ -49,6 +49,8 @@ log = logging.getLogger("kolada_client")
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 EXCERPT_CHARS = 200
+#: budget left below which no further attempt is started
+_LAST_ATTEMPT_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -236,7 +238,9 @@ class Transport:
             return min(self.retry.backoff_for(state.attempt_number), max(0.0, left()))
 
         def stop(state: RetryCallState) -> bool:
-            return left() <= 0 or state.upcoming_sleep > left()
+            error = state.outcome.exception() if state.outcome else None
+            asked = error.retry_after if isinstance(error, TransientError) else None
+            return left() < _LAST_ATTEMPT_SECONDS or (asked is not None and asked > left())
 
         def give_up(state: RetryCallState) -> Any:
             error = state.outcome.exception() if state.outcome else None

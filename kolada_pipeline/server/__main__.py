@@ -20,7 +20,7 @@ from ._http import KoladaServer
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m kolada_pipeline.server", description=__doc__)
     p.add_argument("--snapshot", type=Path, default=None,
-                   help="snapshot directory (default: the bundled kolada_client/snapshot)")
+                   help="snapshot directory (default: the bundled kolada_pipeline/server/snapshot)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port")
     p.add_argument("--scale", type=int, default=1, help="serve N copies of every KPI with values")

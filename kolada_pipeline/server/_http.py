@@ -7,6 +7,8 @@ cheap for clients that reuse connections.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import socket
 import struct
 import sys
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 from urllib.parse import parse_qs, urlsplit
 
 from ._app import Api, Response, dumps
@@ -28,13 +31,27 @@ from ._snapshot import Snapshot
 @dataclass(frozen=True)
 class RequestRecord:
     """One request as the server saw it; `time` is `time.monotonic()` at arrival,
-    `status` 0 means the connection was reset without a response."""
+    `status` 0 means the connection was reset without a response, `user` is the Basic-auth user
+    name the request carried (never the password)."""
 
     time: float
     method: str
     path: str
     query: dict[str, list[str]]
     status: int
+    user: str | None = None
+
+
+def _basic_auth(header: str | None) -> tuple[str, str] | None:
+    """(user, password) of an ``Authorization: Basic …`` header, None if absent or not Basic."""
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, _, password = base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return user, password
 
 
 def _shown(retry_after: float | str) -> str:
@@ -102,8 +119,16 @@ class _Handler(BaseHTTPRequestHandler):
         kolada = self.server.kolada
         arrived = time.monotonic()
         split = urlsplit(self.path)
+        auth = _basic_auth(self.headers.get("Authorization"))
         record = lambda status: kolada._record(RequestRecord(  # noqa: E731
-            arrived, method, split.path, parse_qs(split.query, keep_blank_values=True), status))
+            arrived, method, split.path, parse_qs(split.query, keep_blank_values=True), status,
+            auth[0] if auth else None))
+        if kolada.credentials is not None and auth != kolada.credentials:
+            record(401)
+            self._send(Response(401, dumps({"detail": "Not authenticated"}),
+                                headers={"WWW-Authenticate": 'Basic realm="kolada"'}),
+                       head_only=method == "HEAD", truncate=False)
+            return
         if kolada.delay:
             time.sleep(kolada.delay)
         fault = kolada._faults.take(self.path)
@@ -120,7 +145,7 @@ class _Handler(BaseHTTPRequestHandler):
             host = self.headers.get("Host") or f"{kolada.host}:{kolada.port}"
             try:
                 response = kolada.api.handle(method, self.path, host)
-            except Exception:  # keep serving; the traceback goes to stderr
+            except Exception:  # noqa: BLE001 - keep serving; the traceback goes to stderr
                 traceback.print_exc(file=sys.stderr)
                 response = Response(500, dumps({"detail": "Internal Server Error"}))
         record(response.status)
@@ -191,13 +216,16 @@ class KoladaServer:
 
     def __init__(self, snapshot_dir: Path | None = None, host: str = "127.0.0.1", port: int = 0,
                  scale: int = 1, *, delay: float = 0.0, placeholders: bool = False,
-                 snapshot: Snapshot | None = None, verbose: bool = False) -> None:
+                 snapshot: Snapshot | None = None, verbose: bool = False,
+                 credentials: tuple[str, str] | None = None) -> None:
         self.snapshot = snapshot if snapshot is not None else Snapshot(snapshot_dir, scale=scale)
         self.host = host
         self.port = port
         self.delay = delay
         """Seconds every request waits before it is answered (simulated latency)."""
         self.verbose = verbose
+        self.credentials = credentials
+        """(user, password) every request must carry as Basic auth, or None for no check (401)."""
         self._corruptions = Corruptions()
         self.api = Api(self.snapshot, self._corruptions, placeholders=placeholders)
         self._faults = FaultInjector()
@@ -229,8 +257,9 @@ class KoladaServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> KoladaServer:
-        return self.start()
+    def __enter__(self) -> Self:
+        self.start()
+        return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:

@@ -12,7 +12,7 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,13 @@ import polars as pl
 
 from kolada_client import AGENDA_2030_GROUPS, KPI_ID_PATTERN
 
-from ._assemble import OBJECT_ROW_SCHEMA, SORT_KEY, ObjectTable, merge_by_kpi, placeholders
+from ._assemble import (
+    OBJECT_ROW_SCHEMA,
+    SORT_KEY,
+    ObjectTable,
+    merge_by_kpi,
+    placeholders,
+)
 from ._files import read_envelope, read_values
 from ._groups import GroupTable
 from ._values import Selection, ValueStore
@@ -52,7 +58,7 @@ class DataQuery:
 def as_date(value: date | str | None) -> date:
     """A date from a date, a datetime, an ISO string, or None (today, UTC)."""
     if value is None:
-        return datetime.now(timezone.utc).date()
+        return datetime.now(UTC).date()
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):

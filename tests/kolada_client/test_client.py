@@ -54,7 +54,7 @@ def test_base_url_comes_from_argument_then_environment_then_default(monkeypatch)
 def test_chunked_balances_and_covers_everything():
     chunks = chunked([f"N{i:05d}" for i in range(60)])
     assert [len(c) for c in chunks] == [20, 20, 20]
-    assert sum(chunks, []) == [f"N{i:05d}" for i in range(60)]
+    assert [kpi for chunk in chunks for kpi in chunk] == [f"N{i:05d}" for i in range(60)]
     assert chunked([]) == []
 
 
@@ -203,9 +203,11 @@ def test_a_persistent_503_ends_in_a_typed_error_within_a_bounded_time(kolada):
 
 def test_a_persistently_malformed_envelope_raises_naming_the_url(kolada):
     kolada.add_fault(Fault("bad_envelope", times=None))
-    with client_for(kolada, retry=RetryPolicy(max_seconds=1, backoff=0.05, max_wait=0.2)) as client:
-        with pytest.raises(RetriesExhaustedError) as caught:
-            client.kpis("N00945")
+    with (
+        client_for(kolada, retry=RetryPolicy(max_seconds=1, backoff=0.05, max_wait=0.2)) as client,
+        pytest.raises(RetriesExhaustedError) as caught,
+    ):
+        client.kpis("N00945")
     assert "/kpi/N00945" in str(caught.value)
     assert isinstance(caught.value.last_error, MalformedResponseError)
     assert "values" in str(caught.value)
@@ -220,9 +222,11 @@ def test_422_is_a_typed_error_with_the_detail_passed_through(kolada):
 
 
 def test_410_says_the_v2_api_is_gone(kolada):
-    with KoladaClient(kolada.base_url.replace("/v3", "/v2"), rate_limit=None) as client:
-        with pytest.raises(ApiGoneError) as caught:
-            client.kpis("N00945")
+    with (
+        KoladaClient(kolada.base_url.replace("/v3", "/v2"), rate_limit=None) as client,
+        pytest.raises(ApiGoneError) as caught,
+    ):
+        client.kpis("N00945")
     assert caught.value.status == 410
     assert "v2" in str(caught.value) and "/v3" in str(caught.value)
 
