@@ -15,7 +15,12 @@ files appears in messages only as a short ``excerpt``, and lists of problems are
 ``format_problems``. Importing this package reads no files.
 """
 
-from kolada_pipeline.followup.check import CheckReport, check_model, check_models_together, format_report
+from kolada_pipeline.followup.check import (
+    CheckReport,
+    check_model,
+    check_models_together,
+    format_report,
+)
 from kolada_pipeline.followup.files import (
     DEFAULT_MODEL_DIR,
     EXCERPT_CHARS,
@@ -32,7 +37,12 @@ from kolada_pipeline.followup.files import (
     load_model,
     parse_number,
 )
-from kolada_pipeline.followup.reference import MAPPINGS_DIR, load_goals, load_retired_kpis, load_targets
+from kolada_pipeline.followup.reference import (
+    MAPPINGS_DIR,
+    load_goals,
+    load_retired_kpis,
+    load_targets,
+)
 
 __all__ = [
     "CheckReport",

@@ -81,6 +81,7 @@ def test_proc_self_environ_is_refused_and_no_secret_leaks(model_dir: Path) -> No
         env=env,
         capture_output=True,
         text=True,
+        check=False,
     )
     assert cli.returncode == 1, cli.stderr
     assert f"model.yaml:{line}: error: files: 'local_values' is an absolute path" in cli.stdout

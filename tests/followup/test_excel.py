@@ -13,7 +13,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from kolada_pipeline.followup import ModelError, ModelProblem, check_model, format_report, load_model, parse_number
+from kolada_pipeline.followup import (
+    ModelError,
+    ModelProblem,
+    check_model,
+    format_report,
+    load_model,
+    parse_number,
+)
 
 DATA = Path(__file__).resolve().parent / "data"
 
