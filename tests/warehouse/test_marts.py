@@ -415,7 +415,7 @@ def _tiny(con: duckdb.DuckDBPyConnection, values: list[tuple], goal_kpis: list[t
     """values: (kpi, unit, year, gender, value); goal_kpis: (focus, goal, kpi, higher_is_better);
     models: focus -> (peers, region)."""
     ensure_schema(con)
-    con.executemany("INSERT INTO core.municipality VALUES (?, ?, ?)", UNITS)
+    con.executemany("INSERT INTO core.municipality (municipality_id, title, type) VALUES (?, ?, ?)", UNITS)
     kpis = sorted({v[0] for v in values} | {g[2] for g in goal_kpis})
     con.executemany(
         "INSERT INTO core.kpi (kpi_id, title, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?)",
