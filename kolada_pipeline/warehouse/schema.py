@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from .sqlfiles import SQL_DIR, run_script
+from .sqlfiles import run_script
 
 #: DDL in the order data flows: core → meta → mapping. Marts are rebuilt by marts.py.
 DDL_FILES = (
@@ -20,11 +20,11 @@ DDL_FILES = (
     "meta/fetched_kpi.sql",
     "mapping/goal.sql",
     "mapping/model.sql",
+    "mapping/governance.sql",
 )
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every schema and table that does not exist yet."""
     for name in DDL_FILES:
-        assert (SQL_DIR / name).exists(), name
         run_script(con, name)
