@@ -330,14 +330,15 @@ class KoladaClient:
         return cached
 
     def check_ids(self, kind: str, ids: str | Iterable[str], *, on_unknown: OnUnknown = "raise") -> list[str]:
-        """Return the ids of ``kind`` that Kolada does not know; raise or warn about them.
+        """Return the ids of ``kind`` that Kolada does not know; ``"raise"`` UnknownIdError,
+        ``"warn"`` (UnknownIdWarning) or, with ``"off"``, only return them.
 
         Municipality ids may also be municipality-group ids (``G…``); both lists are consulted.
         """
         return self._report_unknown(kind, _as_list(ids) or [], on_unknown, groups=True)
 
     def _report_unknown(self, kind: str, ids: list[str], on_unknown: OnUnknown, *, groups: bool) -> list[str]:
-        if on_unknown == "off" or not ids:
+        if not ids:
             return []
         known = dict(self.known_ids(kind))
         if groups and kind == "municipality" and any(i.startswith("G") for i in ids):

@@ -254,10 +254,14 @@ class Transport:
             raise RetriesExhaustedError(url, state.attempt_number, elapsed, budget, error, why) from error
 
         def before_sleep(state: RetryCallState) -> None:
+            # One line at INFO per URL in trouble; each further retry only at DEBUG, so that an
+            # outage does not flood the terminal.
             error = state.outcome.exception() if state.outcome else None
             reason = error.reason if isinstance(error, TransientError) else repr(error)
-            log.info("Retrying %s in %.1f s (attempt %d failed: %s)", url, state.upcoming_sleep,
-                     state.attempt_number, reason)
+            if state.attempt_number == 1:
+                log.info("Retrying %s for up to %g s: %s", url, budget, reason)
+            log.debug("Retrying %s in %.1f s (attempt %d failed: %s)", url, state.upcoming_sleep,
+                      state.attempt_number, reason)
 
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),

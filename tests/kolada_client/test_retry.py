@@ -196,3 +196,12 @@ def test_a_malformed_answer_is_a_transient_error_class_not_a_string_prefix(kolad
     assert isinstance(cause, (MalformedResponseError, ConnectionFailedError))
     assert isinstance(cause, TransientError)
     assert not str(cause).startswith("malformed:")
+
+
+def test_an_outage_logs_one_line_per_url_at_info(kolada, caplog):
+    kolada.add_fault(Fault("503", times=8))
+    caplog.set_level(logging.INFO, logger="kolada_client")
+    with client_for(kolada, RetryPolicy(max_seconds=10, backoff=0.01, max_wait=0.05)) as client:
+        client.kpis("N00945")
+    retries = [r for r in caplog.records if r.getMessage().startswith("Retrying")]
+    assert len(retries) == 1 and "HTTP 503" in retries[0].getMessage()

@@ -60,6 +60,7 @@ def test_metadata_calls_can_raise_or_stay_quiet_like_values(client):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert client.municipalities(["0999"], check_ids="off").height == 0
+        assert client.check_ids("kpi", ["N00945", "N0O945"], on_unknown="off") == ["N0O945"]
 
 
 @pytest.mark.parametrize("years", ["2020", " 2020 ", "2020,2021", ["2020", 2021], ("2021", "2020")])
