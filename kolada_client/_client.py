@@ -346,7 +346,7 @@ class KoladaClient:
         unknown = find_unknown(ids, known)
         if unknown and on_unknown == "raise":
             raise UnknownIdError(kind, unknown)
-        if unknown:
+        if unknown and on_unknown == "warn":
             warnings.warn(str(UnknownIdError(kind, unknown)), UnknownIdWarning, stacklevel=_caller_level())
         return list(unknown)
 
