@@ -42,6 +42,7 @@ class _Metadata:
     units: dict[str, str]  # id -> type (K, L)
     retired: set[str]
     kpi_records: pl.DataFrame  # _KPI_COLUMNS, as text
+    retired_units: frozenset[str] = frozenset()  # units Kolada no longer lists, kept by the warehouse
 
     @classmethod
     def of_records(cls, kpis: list[dict[str, Any]], units: list[dict[str, Any]]) -> _Metadata:
@@ -72,8 +73,15 @@ def _warehouse_metadata(path: Path) -> _Metadata:
         current = con.execute(f"SELECT {columns} FROM core.kpi WHERE NOT is_retired").fetchall()
         units = dict(con.execute("SELECT municipality_id, type FROM core.municipality").fetchall())
         retired = {r[0] for r in con.execute("SELECT kpi_id FROM core.kpi WHERE is_retired").fetchall()}
+        unit_columns = {r[0] for r in con.execute("DESCRIBE core.municipality").fetchall()}
+        gone = (
+            {r[0] for r in con.execute("SELECT municipality_id FROM core.municipality WHERE is_retired").fetchall()}
+            if "is_retired" in unit_columns  # warehouses built before units could retire lack it
+            else set()
+        )
     records = pl.DataFrame(current, schema=dict.fromkeys(_KPI_COLUMNS, pl.String), orient="row")
-    return _Metadata(dict(zip(records["id"], records["title"])), units, retired, records)
+    listed = {unit: kind for unit, kind in units.items() if unit not in gone}
+    return _Metadata(dict(zip(records["id"], records["title"])), listed, retired, records, frozenset(gone))
 
 
 def _kolada_metadata(base_url: str | None) -> _Metadata:
@@ -103,7 +111,9 @@ def check_models(
             _print(console, format_report(CheckReport(errors=list(exc.problems), notes=list(exc.notes))))
             ok = False
             continue
-        report = check_model(model, meta.kpis, meta.units, retired, kpi_metadata=meta.kpi_records)
+        report = check_model(
+            model, meta.kpis, meta.units, retired, kpi_metadata=meta.kpi_records, retired_units=meta.retired_units
+        )
         _print(console, format_report(report))
         ok = ok and report.ok
         loaded.append(model)

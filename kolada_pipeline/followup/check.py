@@ -110,6 +110,7 @@ def check_model(
     retired_kpis: Collection[str] = (),
     *,
     kpi_metadata: pl.DataFrame | None = None,
+    retired_units: Collection[str] = (),
 ) -> CheckReport:
     """Check ``model`` against Kolada's metadata.
 
@@ -122,6 +123,8 @@ def check_model(
             ``municipality_type``, ``publ_period``, ``publication_date``,
             ``prel_publication_date`` (``Metadata.kpis`` in the refresh). Without it, only ids
             are checked.
+        retired_units: units Kolada no longer lists but the warehouse keeps (with their
+            history). A model naming one gets a warning, not "unknown unit", as for retired KPIs.
 
     Example:
         >>> report = check_model(load_model(DEFAULT_MODEL_DIR), kpis, units)  # doctest: +SKIP
@@ -130,11 +133,12 @@ def check_model(
     retired = set(retired_kpis) or set(load_retired_kpis()["id"].to_list())
     targets = dict(load_targets().iter_rows())
     report = CheckReport(model_name=model.name, kpi_count=len(model.kpis), notes=list(model.notes))
-    _check_municipalities(model, municipalities, report)
+    gone = frozenset(retired_units) - set(municipalities)
+    _check_municipalities(model, municipalities, gone, report)
     _check_kpis(model, known_kpis, retired, targets, report)
     if kpi_metadata is not None:
         _check_kpi_metadata(model, _KpiFacts.of(kpi_metadata), municipalities, report)
-    _check_local_values(model, known_kpis, municipalities, report)
+    _check_local_values(model, known_kpis, municipalities, gone, report)
     return report
 
 
@@ -164,13 +168,20 @@ def check_models_together(models: Sequence[FollowUpModel]) -> list[ModelProblem]
 _TYPE_NAMES = {"K": "a municipality", "L": "a region or Riket"}
 
 
-def _check_municipalities(model: FollowUpModel, units: Mapping[str, str], report: CheckReport) -> None:
+_NO_LONGER_LISTED = "is no longer listed by Kolada: its history is kept, but no new values will come"
+
+
+def _check_municipalities(
+    model: FollowUpModel, units: Mapping[str, str], gone: Collection[str], report: CheckReport
+) -> None:
     file = model.files["model"]
     lines = model.yaml_lines
 
     def check(unit_id: str, line: int | None, what: str, wanted: str) -> None:
         kind = units.get(unit_id)
-        if kind is None:
+        if kind is None and unit_id in gone:
+            report.add(ModelProblem(file, line, f"{what} '{unit_id}' {_NO_LONGER_LISTED}", "warning"))
+        elif kind is None:
             hint = _unit_hint(unit_id, units)
             report.add(ModelProblem(file, line, f"{what} '{excerpt(unit_id)}' is not a Kolada unit id{hint}"))
         elif kind != wanted:
@@ -404,7 +415,7 @@ def _check_kpi_metadata(
 
 
 def _check_local_values(
-    model: FollowUpModel, known: Mapping[str, str], units: Mapping[str, str], report: CheckReport
+    model: FollowUpModel, known: Mapping[str, str], units: Mapping[str, str], gone: Collection[str], report: CheckReport
 ) -> None:
     _check_local_kpis_have_values(model, report)
     if "local_values" not in model.files:
@@ -426,7 +437,7 @@ def _check_local_values(
                 else "add it to local_kpis.csv first"
             )
             report.add(ModelProblem(file, line, f"values for unknown local KPI '{kpi}': {why}"))
-        if unit_id not in units:
+        if unit_id not in units and unit_id not in gone:
             hint = _unit_hint(unit_id, units)
             report.add(ModelProblem(file, line, f"municipality '{unit}' is not a Kolada unit id{hint}"))
         elif unit_id not in shown_units:

@@ -406,3 +406,17 @@ def test_two_models_with_the_same_focus(model_dir: Path, tmp_path: Path) -> None
     assert (problem.file, problem.line) == (other / "model.yaml", first.yaml_lines["focus_municipality"])
     assert "also the focus of" in problem.message
     assert check_models_together([first]) == []
+
+
+def test_a_unit_kolada_no_longer_lists_is_a_warning(model_dir: Path, municipalities: dict[str, str]) -> None:
+    """Like a retired KPI: the warehouse keeps the unit's history (issue 16, item 5), so a model
+    naming it is warned, not stopped; a unit never known stays an error."""
+    listed = {unit: kind for unit, kind in municipalities.items() if unit != "0562"}
+    model = load_model(model_dir)
+    known = {kpi.kpi_id: "" for kpi in model.kpis if not kpi.is_local}
+    report = check_model(model, known, listed, retired_kpis={"none"}, retired_units={"0562"})
+    assert report.ok, format_report(report)
+    gone = [w for w in report.warnings if "no longer listed" in w.message]
+    assert [at(w) for w in gone] == [("model.yaml", model.yaml_lines["peers.1"])]
+    assert not any(p.file.name == "local_values.csv" for p in report.problems)  # its values are fine
+    assert not check_model(model, known, listed, retired_kpis={"none"}).ok

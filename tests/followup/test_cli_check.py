@@ -97,3 +97,27 @@ def test_check_against_a_published_warehouse_uses_its_kpi_metadata(tmp_path: Pat
     assert result.exit_code == 0, result.output
     assert "kpis.csv:3: warning: N00335" in result.output and "kpis.csv:4: warning: U60800" in result.output
     assert "0 errors, 2 warnings — OK" in result.output
+
+
+def test_a_peer_the_warehouse_keeps_as_no_longer_listed_warns(tmp_path: Path) -> None:
+    import duckdb
+
+    from kolada_pipeline.warehouse.schema import ensure_schema
+
+    warehouse = tmp_path / "kolada.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        ensure_schema(con)
+        con.execute(
+            "INSERT INTO core.kpi (kpi_id, title, municipality_type, publ_period, is_retired, first_seen_at, last_seen_at) "
+            "VALUES ('N00923', 'Medellivslängd män, år', 'A', '2025', false, now(), now())"
+        )
+        con.execute(
+            "INSERT INTO core.municipality (municipality_id, title, type, is_retired) VALUES "
+            "('0584', 'Vadstena', 'K', false), ('0561', 'Åtvidaberg', 'K', false), "
+            "('0562', 'Finspång', 'K', true), ('0005', 'Region Östergötland', 'L', false)"
+        )
+    model = Path(shutil.copytree(DATA / "region-only-kpi", tmp_path / "model"))
+    (model / "kpis.csv").write_text("kpi_id,goals\nN00923,3\n", encoding="utf-8")
+    result = runner.invoke(app, ["mappings", "check", str(model), "-w", str(warehouse)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "model.yaml:3: warning: peer '0562' is no longer listed by Kolada" in result.output
