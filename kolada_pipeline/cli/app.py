@@ -1,5 +1,10 @@
 """The ``kolada`` command: refresh the warehouse, check the follow-up model, see the status,
-export the published tables and build the follow-up report."""
+export the published tables and build the follow-up report.
+
+Nothing here changes the environment at import time. The command's callback resolves the
+settings once (``Settings.resolve``: command line > environment > defaults) and sets the quiet
+Prefect/Great Expectations defaults before either is imported.
+"""
 
 from __future__ import annotations
 
@@ -8,97 +13,216 @@ import logging
 import sys
 import threading
 import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
+from rich.console import Console
+from rich.markup import escape
 
-from .environment import apply_defaults
+from kolada_pipeline import __version__
+from kolada_pipeline.settings import Settings, apply_quiet_defaults
 
-apply_defaults()
+from . import environment as supervise
 
-from rich.console import Console  # noqa: E402
 
-app = typer.Typer(
+def _plain_metavars(params: list[Any]) -> list[Any]:
+    """No typer type labels such as ``<bool>`` or ``<list[Path]>`` in --help: a flag shows
+    nothing, a value option its metavar (``PATH``, ``URL`` …)."""
+    for param in params:
+        if getattr(param, "param_type_name", "") == "option" and param.metavar is None:
+            param.metavar = "" if param.is_flag else param.name.upper()
+    return params
+
+
+class _Command(typer.core.TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_metavars(super().get_params(ctx))
+
+
+class _Group(typer.core.TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_metavars(super().get_params(ctx))
+
+
+class _App(typer.Typer):
+    """``kolada``: a refresh runs in a supervised child process, so that nothing it starts
+    (Prefect's temporary server) outlives the command, however the command ends."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        argv = sys.argv[1:]
+        if supervise.wanted(argv):
+            sys.exit(supervise.run_supervised(argv))
+        return super().__call__(*args, **kwargs)
+
+
+app = _App(
     help="Agenda 2030 follow-up with Kolada: refresh, check, inspect and publish.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=_Group,
 )
-mappings_app = typer.Typer(help="The municipality's follow-up model (mappings/).", no_args_is_help=True)
+mappings_app = typer.Typer(
+    help="The municipality's follow-up model (mappings/).", no_args_is_help=True, cls=_Group
+)
 app.add_typer(mappings_app, name="mappings")
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-_state = {"debug": False}
+#: Text from files and from Kolada is escaped before printing; emoji codes such as ``:x:`` stay text.
+out = Console(soft_wrap=True, emoji=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
+_state: dict[str, bool] = {"debug": False, "verbose": False}
 
 WarehouseOption = Annotated[
     Optional[Path],
-    typer.Option("--warehouse", "-w", help="The DuckDB file (default $KOLADA_WAREHOUSE or warehouse/kolada.duckdb)."),
+    typer.Option("--warehouse", "-w", metavar="PATH",
+                 help="The DuckDB file (default $KOLADA_WAREHOUSE or warehouse/kolada.duckdb)."),
 ]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"kolada {escape(__version__)}")
+        raise typer.Exit()
 
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and detailed logs.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
 ) -> None:
     _state["debug"] = debug
+    # Before Prefect or Great Expectations is imported: they read these at import.
+    apply_quiet_defaults(verbose=debug)
+    ctx.call_on_close(_configure_logging(debug))
+
+
+#: Loggers whose run-state errors (``Finished in state Failed(…)``, the traceback of a failed
+#: task) repeat what the one-line ``Error:`` says.
+_RUN_STATE_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
+#: The project's loggers: the flow raises them to INFO for the Prefect UI unless a level is set.
+_PROJECT_LOGGERS = ("kolada_client", "kolada_pipeline")
+
+
+def _configure_logging(debug: bool) -> Callable[[], None]:
+    """Warnings only on the terminal, unless --debug; returns what undoes it (for a caller that
+    runs several commands in one process, such as the tests).
+
+    Set on the loggers, not on handlers: Prefect replaces or reconfigures the handlers when it
+    sets up logging (at import, and again for a flow run), but leaves loggers' levels and filters.
+    """
+    levels = {name: logging.getLogger(name).level for name in _PROJECT_LOGGERS}
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    if debug:
-        apply_defaults(verbose=True)
-    else:
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(_no_prefect_tracebacks)
+    for name in _RUN_STATE_LOGGERS:
+        logger = logging.getLogger(name)
+        if debug:
+            logger.removeFilter(_no_run_state_errors)
+        elif _no_run_state_errors not in logger.filters:
+            logger.addFilter(_no_run_state_errors)
+    for name in _PROJECT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.WARNING)
+
+    def undo() -> None:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+        for name in _RUN_STATE_LOGGERS:
+            logging.getLogger(name).removeFilter(_no_run_state_errors)
+
+    return undo
 
 
-def _no_prefect_tracebacks(record: logging.LogRecord) -> bool:
-    """Without --debug, Prefect's own chatter (its temporary server starting and stopping) and the
-    traceback it logs for a failed run stay out of the output: the one-line error is enough."""
-    if record.name == "prefect" or record.name.startswith("prefect."):
-        return record.levelno >= logging.WARNING and not record.exc_info
-    return True
+def _no_run_state_errors(record: logging.LogRecord) -> bool:
+    """Drop Prefect's ERROR records about a failed task or flow run (the CLI prints the error)."""
+    return record.levelno < logging.ERROR
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
+    """Print ``Error: message`` (escaped: it may quote a file or Kolada) and exit non-zero."""
+    err.print(f"[bold red]Error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(code)
 
 
+def _settings(**cli_values: Any) -> Settings:
+    try:
+        return Settings.resolve(debug=_state["debug"], **cli_values)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+
 @contextlib.contextmanager
-def _clear_errors():
+def _clear_errors() -> Iterator[None]:
     """Known failures become one clear message and a non-zero exit; --debug shows the traceback."""
+    import duckdb
+
     from kolada_client import KoladaError
     from kolada_pipeline.followup import ModelError
+    from kolada_pipeline.warehouse.db import held_open_error
     from kolada_pipeline.warehouse.publish import WarehouseError
-
-    from kolada_pipeline.flow import RefreshFailed
 
     try:
         yield
     except typer.Exit:
         raise
-    except (KoladaError, WarehouseError, RefreshFailed, ModelError, OSError, ValueError) as exc:
+    except duckdb.Error as exc:
+        if _state["debug"]:
+            traceback.print_exc()
+        plain = held_open_error(exc)
+        raise fail(str(plain) if plain else f"{type(exc).__name__}: {exc}") from None
+    except (KoladaError, WarehouseError, ModelError, OSError, ValueError) as exc:
         if _state["debug"]:
             traceback.print_exc()
         raise fail(str(exc)) from None
-    except Exception as exc:  # duckdb.Error and friends
+    except Exception as exc:
         if _state["debug"]:
             traceback.print_exc()
+        if type(exc).__name__ in ("RefreshFailed", "QualityGateFailed"):
+            raise fail(str(exc)) from None
         raise fail(f"{type(exc).__name__}: {exc}") from None
 
 
-@app.command()
+@contextlib.contextmanager
+def journal_if_unrecorded(paths: Any, mode: str, settings: Settings) -> Iterator[None]:
+    """A refresh that failed before the flow could journal it (e.g. the published file held
+    open read-write by another process) still gets its line in the run journal."""
+    import datetime as dt
+    import uuid
+
+    from kolada_client import redact_url
+    from kolada_pipeline.warehouse import runlog
+
+    before = {r["run_id"] for r in runlog.read(paths.journal)}
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    try:
+        yield
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            if not {r["run_id"] for r in runlog.read(paths.journal)} - before:
+                record = runlog.RunRecord(
+                    run_id=f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}", started_at=started,
+                    mode=mode, status="failed", base_url=redact_url(settings.base_url),
+                    finished_at=dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0),
+                    error=f"{type(exc).__name__}: {exc}"[:2000],
+                )
+                runlog.append(paths.journal, record)
+        raise
+
+
+@app.command(cls=_Command)
 def refresh(
     full: Annotated[bool, typer.Option("--full", help="Fetch every year of every KPI.")] = False,
     incremental: Annotated[bool, typer.Option("--incremental", help="Fetch only what changed since the last run.")] = False,
     offline: Annotated[bool, typer.Option("--offline", help="Run against the bundled real snapshot, served locally.")] = False,
     warehouse: WarehouseOption = None,
-    base_url: Annotated[Optional[str], typer.Option("--base-url", help="Kolada API root (default $KOLADA_BASE_URL or https://api.kolada.se/v3).")] = None,
-    mapping: Annotated[Optional[list[Path]], typer.Option("--mapping", help="A follow-up model folder (repeatable; default: every model under mappings/).")] = None,
-    rate_limit: Annotated[Optional[float], typer.Option("--rate-limit", help="Requests per second (default 5; unlimited with --offline).")] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", metavar="URL", help="Kolada API root (default $KOLADA_BASE_URL or https://api.kolada.se/v3).")] = None,
+    mapping: Annotated[Optional[list[Path]], typer.Option("--mapping", metavar="FOLDER", help="A follow-up model folder (repeatable; default: every model under mappings/).")] = None,
+    rate_limit: Annotated[Optional[float], typer.Option("--rate-limit", metavar="N", help="Requests per second (default 5; unlimited with --offline).")] = None,
 ) -> None:
     """Bring the warehouse up to date with Kolada and publish it atomically.
 
@@ -110,49 +234,53 @@ def refresh(
     if offline and base_url:
         raise fail("--offline serves the bundled snapshot; it cannot be combined with --base-url")
     mode = "full" if full else "incremental" if incremental else "auto"
+    settings = _settings(warehouse=warehouse, base_url=base_url, models=mapping, rate_limit=rate_limit)
+    if offline and rate_limit is None:
+        settings = settings.with_(rate_limit=None)
     with _clear_errors():
+        from kolada_pipeline.quality import import_great_expectations_in_background
         from kolada_pipeline.warehouse.paths import WarehousePaths
         from kolada_pipeline.warehouse.publish import ensure_not_locked
 
         from . import offline as offline_mode
         from .progress import show_progress
-        from kolada_pipeline.flow import refresh as refresh_flow
 
-        from kolada_pipeline.quality import import_great_expectations_in_background
-
-        ensure_not_locked(WarehousePaths.of(warehouse))
+        paths = WarehousePaths(settings.warehouse)
+        ensure_not_locked(paths)
         # Seconds of importing, done while Prefect starts its temporary server (mostly waiting).
         import_great_expectations_in_background()
+        from kolada_pipeline.flow import refresh as refresh_flow
 
-        server = offline_mode.local_kolada() if offline else contextlib.nullcontext(base_url)
-        with server as url, show_progress(err):
+        server = offline_mode.local_kolada() if offline else contextlib.nullcontext(settings.base_url)
+        with journal_if_unrecorded(paths, mode, settings), server as url, show_progress(err):
             summary = refresh_flow(
                 mode=mode,
-                warehouse=str(warehouse) if warehouse else None,
+                warehouse=str(settings.warehouse),
                 base_url=url,
-                mapping=[str(m) for m in mapping] if mapping else None,
-                rate_limit=rate_limit if rate_limit is not None else (None if offline else 5.0),
+                mapping=[str(m) for m in settings.models] or None,
+                rate_limit=settings.rate_limit,
             )
         from .status import print_refresh_summary
 
         print_refresh_summary(out, summary)
 
 
-@app.command()
+@app.command(cls=_Command)
 def status(warehouse: WarehouseOption = None) -> None:
     """The last runs, row counts, the newest year per KPI, revisions and quality reports."""
+    settings = _settings(warehouse=warehouse)
     with _clear_errors():
         from .status import print_status
 
-        print_status(out, warehouse)
+        print_status(out, settings.warehouse)
 
 
-@mappings_app.command("check")
+@mappings_app.command("check", cls=_Command)
 def mappings_check(
-    path: Annotated[Optional[Path], typer.Argument(help="A model folder or model.yaml (default: every model under mappings/).")] = None,
+    path: Annotated[Optional[Path], typer.Argument(metavar="MODEL", help="A model folder or model.yaml (default: every model under mappings/).")] = None,
     warehouse: WarehouseOption = None,
     offline: Annotated[bool, typer.Option("--offline", help="Check against the bundled snapshot's metadata.")] = False,
-    base_url: Annotated[Optional[str], typer.Option("--base-url", help="Check against this Kolada API's metadata.")] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", metavar="URL", help="Check against this Kolada API's metadata.")] = None,
 ) -> None:
     """Check a follow-up model against Kolada's metadata; exit 1 on any error.
 
@@ -160,57 +288,80 @@ def mappings_check(
     saw), else from Kolada (--base-url, $KOLADA_BASE_URL or the live API), or the bundled
     snapshot with --offline.
     """
+    settings = _settings(warehouse=warehouse)
     with _clear_errors():
         from .check import check_models
 
-        ok = check_models(out, path, warehouse=warehouse, offline=offline, base_url=base_url)
+        ok = check_models(out, path, warehouse=settings.warehouse, offline=offline, base_url=base_url)
     if not ok:
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(cls=_Command)
 def export(
-    format: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",  # noqa: A002
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Folder to write to (default: <warehouse>.exports/).")] = None,
+    format: Annotated[str, typer.Option("--format", metavar="FORMAT", help="parquet or csv.")] = "parquet",  # noqa: A002
+    out_dir: Annotated[Optional[Path], typer.Option("--out", metavar="FOLDER", help="Folder to write to (default: <warehouse>.exports/).")] = None,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Write each published table, with a datapackage.json describing every column."""
     if format not in ("parquet", "csv"):
         raise fail(f"--format must be parquet or csv, not {format!r}")
+    settings = _settings(warehouse=warehouse)
     with _clear_errors():
         from kolada_pipeline.export import export_marts
         from kolada_pipeline.warehouse.paths import WarehousePaths
 
-        paths = WarehousePaths.of(warehouse)
+        paths = WarehousePaths(settings.warehouse)
         written = export_marts(paths.published, out_dir or paths.exports, format)
         for path in written:
-            out.print(str(path), highlight=False)
+            out.print(escape(str(path)))
 
 
-@app.command()
+@app.command(cls=_Command)
 def report(
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Folder for the HTML report (default: report/).")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", metavar="FOLDER", help="Folder for the HTML report (default: report/).")] = None,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Build the static HTML follow-up report (opens from disk, no network needed)."""
+    settings = _settings(warehouse=warehouse)
     with _clear_errors():
-        from kolada_pipeline.warehouse.paths import WarehousePaths
         from kolada_pipeline.report import build_report
 
-        index = build_report(WarehousePaths.of(warehouse).published, out_dir or Path("report"))
-        out.print(f"Report written: {index}", highlight=False)
+        index = build_report(settings.warehouse, out_dir or Path("report"))
+        out.print(f"Report written: {escape(str(index))}")
 
 
-@app.command()
+@app.command(cls=_Command)
 def serve(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 8000,
-    scale: Annotated[int, typer.Option(help="Clone every KPI this many times (benchmarks).")] = 1,
+    port: Annotated[int, typer.Option(metavar="PORT", help="Port on 127.0.0.1 (0 picks a free one).")] = 8000,
+    scale: Annotated[int, typer.Option(metavar="N", help="Serve N copies of every KPI with values (benchmarks).")] = 1,
+    snapshot: Annotated[Optional[Path], typer.Option(metavar="FOLDER", help="Snapshot folder (default: the bundled real snapshot).")] = None,
+    delay: Annotated[float, typer.Option(metavar="SECONDS", help="Latency added to every request.")] = 0.0,
+    fault: Annotated[Optional[list[str]], typer.Option("--fault", metavar="KIND:TIMES[:MATCH]", help="Inject a fault (429, 503, reset, truncate, slow, bad_envelope, not_json; TIMES may be *); repeatable.")] = None,
+    fault_delay: Annotated[float, typer.Option(metavar="SECONDS", help="Seconds a 'slow' fault sleeps.")] = 1.0,
+    corrupt: Annotated[Optional[list[str]], typer.Option("--corrupt", metavar="KIND[:COUNT]", help="Corrupt served data pages; repeatable.")] = None,
+    placeholders: Annotated[bool, typer.Option("--placeholders", help="Serve count 0 / value null placeholders for requested years without data, as Kolada does.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Log every request to stderr.")] = False,
 ) -> None:
-    """Serve the bundled real snapshot as a local Kolada v3 API until interrupted."""
+    """Serve a snapshot (default: the bundled real one) as a local Kolada v3 API until interrupted."""
     from kolada_pipeline.server import KoladaServer
+    from kolada_pipeline.server._corrupt import parse_corruption
+    from kolada_pipeline.server._faults import parse_fault
 
-    with KoladaServer(port=port, scale=scale) as server:
-        out.print(f"Serving Kolada v3 at {server.base_url} (Ctrl-C to stop)", highlight=False)
+    try:
+        faults = [parse_fault(spec, delay=fault_delay) for spec in fault or []]
+        corruptions = [parse_corruption(spec) for spec in corrupt or []]
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    with _clear_errors():
+        server = KoladaServer(snapshot, port=port, scale=scale, delay=delay, placeholders=placeholders,
+                              verbose=verbose)
+    for f in faults:
+        server.add_fault(f)
+    for kind, count in corruptions:
+        server.corrupt(kind, count)
+    with server:
+        out.print(f"Serving Kolada v3 at {escape(server.base_url)} (Ctrl-C to stop)")
         try:
             threading.Event().wait()
         except KeyboardInterrupt:

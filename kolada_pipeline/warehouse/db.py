@@ -1,19 +1,84 @@
-"""Opening the refresh's private copy of the warehouse.
+"""Opening DuckDB files: the refresh's private copy, and the published warehouse read-only.
 
-``$KOLADA_DUCKDB_MEMORY_LIMIT`` (e.g. ``2GB``) bounds DuckDB's buffer pool for a machine the
-refresh shares. It is off by default: measured at 16x the Agenda 2030 set, a 1GB budget made the
-final commit fail ("could not allocate block"), and a refresh that fails is worse than one that
-uses memory.
+``memory_limit`` (``$KOLADA_DUCKDB_MEMORY_LIMIT``, e.g. ``2GB``, via ``Settings``) bounds
+DuckDB's buffer pool for a machine the refresh shares. It is off by default: measured at 16x the
+Agenda 2030 set, a 1GB budget made the final commit fail ("could not allocate block"), and a
+refresh that fails is worse than one that uses memory.
+
+DuckDB lets one process hold a file read-write and then refuses every other open, even a
+read-only one, with a raw "Could not set lock" error. ``held_open_error`` turns that into a
+message an analyst can act on: which process, and that it should open the file read-only.
 """
 
 from __future__ import annotations
 
-import os
+import re
 from pathlib import Path
 
 import duckdb
 
+from .publish import WarehouseError
 
-def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    limit = os.environ.get("KOLADA_DUCKDB_MEMORY_LIMIT")
-    return duckdb.connect(str(path), read_only=read_only, config={"memory_limit": limit} if limit else {})
+__all__ = ["UNSET", "WarehouseHeldOpen", "connect", "connect_published", "held_open_error"]
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+#: ``connect(memory_limit=UNSET)``: take it from ``Settings.resolve()`` (for callers that do
+#: not pass their settings down yet).
+UNSET = _Unset()
+
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)")
+
+
+class WarehouseHeldOpen(WarehouseError):
+    """Another process holds the DuckDB file read-write, so DuckDB refuses every other open."""
+
+    def __init__(self, path: Path, pid: int | None, program: str | None):
+        self.path, self.pid, self.program = path, pid, program
+        who = f"pid {pid}" + (f", {Path(program).name}" if program else "") if pid else "pid unknown"
+        super().__init__(
+            f"{path} is open read-write in another process ({who}); open it with read_only=True "
+            "(duckdb.connect(path, read_only=True)) or close that connection, then try again"
+        )
+
+
+def held_open_error(exc: BaseException, path: Path | str | None = None) -> WarehouseHeldOpen | None:
+    """The plain error for DuckDB's lock conflict, or None when ``exc`` is something else."""
+    text = str(exc)
+    if not isinstance(exc, duckdb.Error) or "Could not set lock on file" not in text:
+        return None
+    if path is None:
+        found = re.search(r'Could not set lock on file "(?P<path>[^"]+)"', text)
+        path = found.group("path") if found else "the warehouse"
+    holder = _LOCK_HOLDER.search(text)
+    return WarehouseHeldOpen(
+        Path(path), int(holder.group("pid")) if holder else None, holder.group("program") if holder else None
+    )
+
+
+def connect(
+    path: Path, *, read_only: bool = False, memory_limit: str | None | _Unset = UNSET
+) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB file; ``memory_limit`` None means DuckDB's default (no cap)."""
+    if isinstance(memory_limit, _Unset):
+        from kolada_pipeline.settings import Settings
+
+        memory_limit = Settings.resolve().duckdb_memory_limit
+    config = {"memory_limit": memory_limit} if memory_limit else {}
+    try:
+        return duckdb.connect(str(path), read_only=read_only, config=config)
+    except duckdb.Error as exc:
+        plain = held_open_error(exc, path)
+        if plain is None:
+            raise
+        raise plain from None
+
+
+def connect_published(path: Path) -> duckdb.DuckDBPyConnection:
+    """The published warehouse, read-only (blocks no analyst); WarehouseHeldOpen when a process
+    holds it read-write."""
+    return connect(path, read_only=True, memory_limit=None)

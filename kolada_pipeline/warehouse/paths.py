@@ -6,12 +6,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_WAREHOUSE = Path("warehouse") / "kolada.duckdb"
+from kolada_pipeline.settings import DEFAULT_WAREHOUSE
 
-
-def default_warehouse() -> Path:
-    """``$KOLADA_WAREHOUSE``, else ``warehouse/kolada.duckdb`` under the current directory."""
-    return Path(os.environ.get("KOLADA_WAREHOUSE") or DEFAULT_WAREHOUSE)
+__all__ = ["DEFAULT_WAREHOUSE", "WarehousePaths"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +24,14 @@ class WarehousePaths:
 
     @classmethod
     def of(cls, path: str | os.PathLike[str] | None = None) -> WarehousePaths:
-        return cls(Path(path) if path else default_warehouse())
+        """The warehouse at ``path``; None resolves it as a command does (``Settings.resolve``:
+        ``$KOLADA_WAREHOUSE``, else ``warehouse/kolada.duckdb``). Callers holding a ``Settings``
+        pass ``settings.warehouse``."""
+        if path:
+            return cls(Path(path))
+        from kolada_pipeline.settings import Settings
+
+        return cls(Settings.resolve().warehouse)
 
     @property
     def folder(self) -> Path:
