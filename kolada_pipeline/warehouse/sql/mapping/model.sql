@@ -42,3 +42,9 @@ CREATE TABLE IF NOT EXISTS mapping.retired_kpi (
 );
 COMMENT ON TABLE mapping.goal_kpi IS 'Which KPI follows up which goal, per focus municipality (the municipality''s own model)';
 COMMENT ON TABLE mapping.retired_kpi IS 'KPIs a model names that Kolada has retired; left out of the marts and reported as warnings';
+-- One row per model: its name and its settings from model.yaml.
+CREATE TABLE IF NOT EXISTS mapping.model (
+    focus_municipality_id VARCHAR PRIMARY KEY,
+    model_name            VARCHAR NOT NULL,
+    min_ranked_count      INTEGER NOT NULL DEFAULT 20   -- fewer municipalities with a value: no rank band
+);
