@@ -17,6 +17,13 @@ MART_FILES = (
     "mart/kpi_followup.sql",
     "mart/goal_kpi.sql",
     "mart/goal_summary.sql",
+    "mart/indicator_followup.sql",
+    "mart/gov_period.sql",
+    "mart/gov_object_period.sql",
+    "mart/objective_followup.sql",
+    "mart/assignment_followup.sql",
+    "mart/unit_summary.sql",
+    "mart/goal_followup.sql",
 )
 
 
