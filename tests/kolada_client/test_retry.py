@@ -43,7 +43,7 @@ def free_port() -> int:
 def test_the_budget_not_an_attempt_count_decides_when_to_stop(kolada, kind):
     """Twelve failures in a row (twice the old hidden cap of six) are outlasted within the budget."""
     kolada.add_fault(Fault(kind, times=12, match="/kpi/"))
-    with client_for(kolada, RetryPolicy(max_seconds=20, backoff=0.02, max_wait=0.1)) as client:
+    with client_for(kolada, RetryPolicy(max_seconds=20, backoff=0.02, max_wait=0.04)) as client:
         assert client.kpis("N00945")["id"].to_list() == ["N00945"]
         assert (client.requests_made, client.retries_made) == (13, 12)
 
