@@ -276,15 +276,20 @@ class Transport:
 
     def _attempt(self, url: str) -> dict[str, Any]:
         log.debug("GET %s", url)
+        failure: ConnectionFailedError | None = None
         try:
             with self.limiter.slot():  # held until the answer's headers arrive
                 response = self.session.get(url, timeout=self.timeout, stream=True)
             with response:
                 body = response.content  # reads the whole body: truncation surfaces here
         except requests.exceptions.Timeout as exc:
-            raise ConnectionFailedError(url, f"no answer within {self.timeout:g} s ({_why_no_answer(exc)})") from None
+            failure = ConnectionFailedError(url, f"no answer within {self.timeout:g} s ({_why_no_answer(exc)})")
         except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            raise ConnectionFailedError(url, f"connection failed ({_why_no_answer(exc)})") from None
+            failure = ConnectionFailedError(url, f"connection failed ({_why_no_answer(exc)})")
+        if failure is not None:
+            # raised outside the handler: the requests exception (whose request carries the
+            # Authorization header) is not kept as __context__
+            raise failure
 
         status = response.status_code
         if status in RETRYABLE_STATUSES:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import socket
 import traceback
@@ -22,6 +23,8 @@ from kolada_client import (
 from kolada_pipeline.server import Fault, KoladaServer
 
 SECRET = "S3CRETPW"
+#: the password as it travels in the Authorization header
+TOKEN = base64.b64encode(f"user:{SECRET}".encode()).decode()
 QUICK = RetryPolicy(max_seconds=1, backoff=0.05, max_wait=0.2)
 
 
@@ -76,6 +79,7 @@ def test_the_password_is_sent_but_never_logged_raised_or_returned(guarded, caplo
     assert any(issubclass(w.category, UnknownIdWarning) for w in caught)
     assert any("/v3/" in record.getMessage() for record in caplog.records), "URLs are logged, only without credentials"
     assert all(SECRET not in text for text in seen), next(text for text in seen if SECRET in text)[:300]
+    assert all(TOKEN not in text for text in seen)
     assert client.base_url == guarded.base_url.replace("http://", "http://***@")
     assert {r.user for r in guarded.requests} == {"user"}
     assert all(r.status != 401 for r in guarded.requests), "every request carried the right password"
@@ -97,5 +101,6 @@ def test_an_unreachable_host_with_credentials_does_not_leak_them(caplog):
     base = f"http://user:{SECRET}@127.0.0.1:{port}/v3"
     with KoladaClient(base, rate_limit=None, retry=QUICK) as client, pytest.raises(KoladaError) as raised:
         client.kpis("N00945")
-    assert SECRET not in _everything_about(raised.value)
+    assert SECRET not in _everything_about(raised.value) and TOKEN not in _everything_about(raised.value)
+    assert raised.value.__context__ is None or isinstance(raised.value.__context__, KoladaError)
     assert SECRET not in caplog.text
