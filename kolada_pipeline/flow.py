@@ -215,8 +215,8 @@ def fetch_values(
             group_id = loading.all_municipalities_group(con)
             if group_id is None:
                 log.warning("Kolada lists no group of all municipalities; completeness is not checked against its count")
-            elif kpis:
-                loading.stage_kolada_counts(con, client, group_id, kpis)
+            else:
+                loading.stage_kolada_counts(con, client, group_id, full_kpis=full, delta_kpis=delta, from_date=from_date)
         return stage
 
 
@@ -325,7 +325,7 @@ def run_refresh(settings: RefreshSettings, mode: Mode = "auto") -> dict[str, Any
             warnings += model_warnings
             kpis = kpi_set(meta, models)
             stage = fetch_values(settings, building, kpis, meta.unit_types(), from_date, run.run_id, now)
-            run.requests, run.retries = _attempt_totals(building)
+            run.requests, run.retries, run.extra["failed_attempts"] = _attempt_totals(building)
             applied, mart_counts, completeness = apply_and_build(building, run.run_id, now)
             run.kpis, run.rows_fetched, run.rows_rejected = len(kpis), stage.staged, stage.rejected
             run.rows_inserted, run.rows_revised, run.rows_deleted = applied.inserted, applied.revised, applied.deleted
@@ -346,13 +346,15 @@ def run_refresh(settings: RefreshSettings, mode: Mode = "auto") -> dict[str, Any
             run.status, run.finished_at = "failed", _now()
             run.error = runlog.stored_error(exc, secrets)
             if run.requests is None:
-                run.requests, run.retries = _attempt_totals(paths.building, best_effort=True)
+                run.requests, run.retries, failed_attempts = _attempt_totals(paths.building, best_effort=True)
+                run.extra["failed_attempts"] = failed_attempts
             _record_failure(paths, run, disk_full="No space left" in str(exc))
             _scrub_exception(exc, secrets)
             raise
         runlog.append(paths.journal, run)
     summary = {k: v for k, v in run.safe().items() if k != "extra"}
     summary.update(tables=mart_counts, warnings=warnings, warehouse=str(paths.published),
+                   failed_attempts=run.extra.get("failed_attempts", 0),
                    retired_units=[{"municipality_id": i, "title": t} for i, t in changes.retired_units])
     log.info(
         "Refresh %s (%s): %d requests, %d rows fetched, %d inserted, %d revised, %d deleted, %d rejected",
@@ -379,15 +381,16 @@ def _retirement_warnings(changes: loading.MetadataChanges) -> list[str]:
     return warnings
 
 
-def _attempt_totals(building: Path, *, best_effort: bool = False) -> tuple[int | None, int | None]:
-    """Requests and retries of every attempt the run made so far (failed task attempts too)."""
+def _attempt_totals(building: Path, *, best_effort: bool = False) -> tuple[int | None, int | None, int | None]:
+    """Requests, retries and failed attempts of every stage that talked to Kolada so far (a
+    failed task attempt's requests count too)."""
     try:
         with warehouse_db.connect(building) as con:
             return runlog.attempt_totals(con)
     except (duckdb.Error, OSError):
         if not best_effort:
             raise
-        return None, None
+        return None, None, None
 
 
 def _scrub_exception(exc: BaseException, secrets: list[str]) -> None:

@@ -24,9 +24,11 @@ import polars as pl
 from kolada_client import KoladaClient, redact_url
 
 from kolada_pipeline.quality.boundary import REJECTED_COLUMNS, Screened, screen_metadata, screen_values
+from .runlog import ScrubFilter
 from .sqlfiles import read_sql, run_script
 
 log = logging.getLogger(__name__)
+log.addFilter(ScrubFilter())
 
 #: Kolada's Agenda 2030 KPI groups: "Agenda 2030 - 17 mål" and "... alla nyckeltal i en tabell".
 AGENDA_2030_GROUPS = ("G2KPI130255", "G2KPI196561")
@@ -322,11 +324,26 @@ def all_municipalities_group(con: duckdb.DuckDBPyConnection) -> str | None:
     return rows[0][0] if rows else None
 
 
-def stage_kolada_counts(con: duckdb.DuckDBPyConnection, client: KoladaClient, group_id: str, kpis: list[str]) -> int:
-    """Kolada's count of municipalities with a value, per KPI, year and gender, into
-    ``staging.kolada_count`` (one request per 25 KPIs: the group's rows for every year)."""
+def stage_kolada_counts(
+    con: duckdb.DuckDBPyConnection,
+    client: KoladaClient,
+    group_id: str,
+    *,
+    full_kpis: list[str],
+    delta_kpis: list[str],
+    from_date: dt.date | None,
+) -> int:
+    """Kolada's count of municipalities with a value, per KPI, year and gender, for what this
+    fetch asked for, into ``staging.kolada_count``: the group's rows for every year of
+    ``full_kpis`` and for what changed since ``from_date`` of ``delta_kpis`` (one request per 25
+    KPIs)."""
+    fetches = []
+    if full_kpis:
+        fetches.append(client.iter_values(full_kpis, [group_id]))
+    if delta_kpis:
+        fetches.append(client.iter_values(delta_kpis, [group_id], None, from_date))
     rows = 0
-    for frame in client.iter_values(kpis, [group_id]):
+    for frame in itertools.chain.from_iterable(fetches):
         con.register("group_rows", frame)
         try:
             run_script(con, "load/stage_kolada_count.sql")

@@ -64,9 +64,14 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     return text
 
 
+_CAPPED = re.compile(r"… \([\d,]+ more characters\)\Z")
+
+
 def cap(text: str, limit: int = MAX_ERROR_CHARS) -> str:
-    """At most ``limit`` characters, saying how many more there were."""
+    """At most ``limit`` characters, saying how many more there were (a capped text stays as it is)."""
     if len(text) <= limit:
+        return text
+    if (m := _CAPPED.search(text)) and m.start() <= limit:
         return text
     return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
 
@@ -183,7 +188,7 @@ def record_attempt(con: duckdb.DuckDBPyConnection, stage: str, requests: int, re
     run_script(con, "refresh/attempt.sql", stage=stage, requests=requests, retries=retries, succeeded=succeeded)
 
 
-def attempt_totals(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
-    """Requests and retries of every attempt recorded so far in this build."""
-    [(requests, retries, _failed)] = con.execute(read_sql("refresh/attempt_totals.sql")).fetchall()
-    return int(requests), int(retries)
+def attempt_totals(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int]:
+    """Requests, retries and failed attempts recorded so far in this build."""
+    [(requests, retries, failed)] = con.execute(read_sql("refresh/attempt_totals.sql")).fetchall()
+    return int(requests), int(retries), int(failed)

@@ -1,14 +1,12 @@
--- Completeness against Kolada's own count: for every KPI, year and gender this run fetched,
--- Kolada says how many municipalities have a value (staging.kolada_count, from its group of all
--- municipalities, parameter $group_id). The warehouse must hold at least that many of the
+-- Completeness against Kolada's own count: for every KPI, year and gender this run fetched
+-- (every year of a KPI fetched in full, what changed since from_date otherwise), Kolada says how
+-- many municipalities have a value (staging.kolada_count, from its group of all municipalities,
+-- parameter $group_id). The warehouse must hold at least that many of the
 -- group's municipalities, after the run's changes; rows the run quarantined at the boundary
 -- count as held (the rejected-share guard judges them; unknown or malformed key parts match any
 -- KPI, year and gender). Parameters: $group_id, $run_id. Returns the shortfalls.
 WITH checked AS (
-    SELECT k.kpi_id, k.year, k.gender, k.count AS kolada_count
-    FROM staging.kolada_count k
-    WHERE k.kpi_id IN (SELECT kpi_id FROM staging.fetched_kpi)
-       OR EXISTS (SELECT 1 FROM staging.kpi_value s WHERE s.kpi_id = k.kpi_id AND s.year = k.year)
+    SELECT kpi_id, year, gender, count AS kolada_count FROM staging.kolada_count
 ),
 held AS (
     SELECT v.kpi_id, v.year, v.gender, count(DISTINCT v.municipality_id) AS held
