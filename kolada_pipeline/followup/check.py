@@ -19,6 +19,7 @@ Everything quoted from a file is cut to a short excerpt with control characters 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from kolada_pipeline.followup.files import (
     Severity,
     excerpt,
 )
+from kolada_pipeline.followup.governance_check import check_governance
 from kolada_pipeline.followup.reference import load_retired_kpis, load_targets
 
 __all__ = ["CheckReport", "check_model", "check_models_together", "format_report"]
@@ -111,6 +113,7 @@ def check_model(
     *,
     kpi_metadata: pl.DataFrame | None = None,
     retired_units: Collection[str] = (),
+    today: dt.date | None = None,
 ) -> CheckReport:
     """Check ``model`` against Kolada's metadata.
 
@@ -125,6 +128,11 @@ def check_model(
             are checked.
         retired_units: units Kolada no longer lists but the warehouse keeps (with their
             history). A model naming one gets a warning, not "unknown unit", as for retired KPIs.
+        today: the day an assessment may not be dated after, and against which assignments'
+            deadlines are due (``datetime.date.today()`` when not given; tests set it).
+
+    The governance files (organisation, objectives, …) are checked too
+    (:func:`~kolada_pipeline.followup.governance_check.check_governance`).
 
     Example:
         >>> report = check_model(load_model(DEFAULT_MODEL_DIR), kpis, units)  # doctest: +SKIP
@@ -139,6 +147,8 @@ def check_model(
     if kpi_metadata is not None:
         _check_kpi_metadata(model, _KpiFacts.of(kpi_metadata), municipalities, report)
     _check_local_values(model, known_kpis, municipalities, gone, report)
+    for problem in check_governance(model, known_kpis, retired, targets, today or dt.date.today()):
+        report.add(problem)
     return report
 
 

@@ -46,14 +46,18 @@ import unicodedata
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 import yaml
 
 from kolada_pipeline.followup.reference import MAPPINGS_DIR
 
+if TYPE_CHECKING:  # governance.py reads its files with this module's machinery
+    from kolada_pipeline.followup.governance import Governance
+
 __all__ = [
+    "DEFAULT_MIN_RANKED_COUNT",
     "DEFAULT_MODEL_DIR",
     "EXCERPT_CHARS",
     "FollowUpModel",
@@ -72,6 +76,9 @@ __all__ = [
 ]
 
 MODEL_FILE = "model.yaml"
+#: Fewer municipalities with a value for a KPI and year than this: no rank band (model.yaml's
+#: ``min_ranked_count`` overrides it per model).
+DEFAULT_MIN_RANKED_COUNT = 20
 DEFAULT_MODEL_DIR: Path = MAPPINGS_DIR / "vadstena"
 
 #: The largest model file read (each of model.yaml, kpis.csv, …): checked with ``stat`` before
@@ -225,7 +232,11 @@ class FollowUpModel:
     ``kpis`` holds the Kolada KPIs of ``kpis.csv`` followed by the local KPIs of
     ``local_kpis.csv`` (``is_local=True``), so code that walks goals sees both.
     ``files`` says which file each part came from (keys ``model``, ``kpis``, ``local_kpis``,
-    ``local_values``; the last two only when the model names them).
+    ``local_values`` and the governance files ``organisation``, ``objectives``, ``assignments``,
+    ``activities``, ``indicators``, ``assessments``; all but the first two only when the model
+    names them). ``governance`` holds the governance files' rows (``None`` for a model built
+    without ``load_model``, treated as empty). ``min_ranked_count``: the fewest municipalities
+    with a value for which a rank band is given.
     """
 
     name: str
@@ -242,6 +253,8 @@ class FollowUpModel:
     yaml_lines: Mapping[str, int] = field(default_factory=dict, repr=False)
     # How files were read when not as plain UTF-8 with commas (severity "note").
     notes: tuple[ModelProblem, ...] = field(default=(), repr=False)
+    min_ranked_count: int = DEFAULT_MIN_RANKED_COUNT
+    governance: Governance | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return (
@@ -255,13 +268,29 @@ class FollowUpModel:
         """The file a KPI row came from."""
         return self.files["local_kpis" if mapping.is_local else "kpis"]
 
+    def kolada_kpi_ids(self) -> list[str]:
+        """Every Kolada KPI the model needs from Kolada, in file order without repeats: the rows
+        of ``kpis.csv`` and the indicators' KPIs that are not local KPIs (an indicator may follow
+        any KPI Kolada's metadata knows, listed in kpis.csv or not). The refresh fetches these."""
+        local = {kpi.kpi_id for kpi in self.local_kpis}
+        wanted = [k.kpi_id for k in self.kpis if not k.is_local]
+        if self.governance is not None:
+            wanted += [i.kpi_id for i in self.governance.indicators if i.kpi_id not in local]
+        return list(dict.fromkeys(wanted))
+
     def to_frames(self, exclude_kpis: Collection[str] = ()) -> dict[str, pl.DataFrame]:
         """The model as the warehouse's mapping tables, one frame per table.
 
         Every frame carries ``focus_municipality_id`` so that several models can live in one
         warehouse. ``exclude_kpis`` leaves KPIs out of ``goal_kpi`` (pass
-        ``report.retired_kpi_ids``: retired KPIs have no current data to show).
+        ``report.retired_kpi_ids``: retired KPIs have no current data to show). Besides
+        ``model_municipality``, ``goal_kpi``, ``local_kpi`` and ``local_value`` come ``model``
+        (one row: the model's name and settings) and the governance tables (``org_unit``,
+        ``objective``, ``assignment``, ``object_goal``, ``activity``, ``indicator``,
+        ``assessment``), empty for a model without governance files.
         """
+        from kolada_pipeline.followup.governance import Governance, governance_frames
+
         focus = self.focus_municipality_id
         roles = [(focus, "focus")] + [(peer, "peer") for peer in self.peer_municipality_ids]
         if self.region_id is not None:
@@ -323,11 +352,23 @@ class FollowUpModel:
         local_value = self.local_values.select(
             pl.lit(focus, dtype=pl.String).alias("focus_municipality_id"), pl.all()
         )
+        model = pl.DataFrame(
+            {"focus_municipality_id": [focus], "model_name": [self.name], "min_ranked_count": [self.min_ranked_count]},
+            schema={"focus_municipality_id": pl.String, "model_name": pl.String, "min_ranked_count": pl.Int32},
+        )
+        governance = governance_frames(
+            self.governance or Governance(),
+            focus,
+            {k.kpi_id: k.higher_is_better for k in self.kpis},
+            {k.kpi_id for k in self.local_kpis},
+        )
         return {
             "model_municipality": model_municipality,
             "goal_kpi": goal_kpi,
             "local_kpi": local_kpi,
             "local_value": local_value,
+            "model": model,
+            **governance,
         }
 
 
@@ -405,6 +446,10 @@ def load_model(path: Path) -> FollowUpModel:
                 values.append(value)
                 value_lines.append(line)
 
+    from kolada_pipeline.followup.governance import read_governance
+
+    governance = read_governance(files, directory, problems, notes)
+
     if problems:
         order = {path: index for index, path in enumerate(files.values())}
         problems.sort(key=lambda p: (order.get(p.file, 0), p.line or 0))  # as an editor shows them
@@ -422,6 +467,8 @@ def load_model(path: Path) -> FollowUpModel:
         local_value_lines=tuple(value_lines),
         yaml_lines=spec.lines,
         notes=tuple(notes),
+        min_ranked_count=spec.min_ranked_count,
+        governance=governance,
     )
 
 
@@ -573,8 +620,21 @@ def _decode(path: Path, data: bytes, problems: list[ModelProblem]) -> _Text | No
 # model.yaml
 # ---------------------------------------------------------------------------------------------
 
-_YAML_KEYS = ("name", "focus_municipality", "peers", "region", "files")
-_FILE_KEYS = ("kpis", "local_kpis", "local_values")
+_YAML_KEYS = ("name", "focus_municipality", "peers", "region", "min_ranked_count", "files")
+# The governance files (read by governance.py) and "stories" (kept for a later version: only
+# checked to lie inside the folder) follow the follow-up files.
+_FILE_KEYS = (
+    "kpis",
+    "local_kpis",
+    "local_values",
+    "organisation",
+    "objectives",
+    "assignments",
+    "activities",
+    "indicators",
+    "assessments",
+    "stories",
+)
 
 
 @dataclass
@@ -585,6 +645,7 @@ class _ModelSpec:
     region: str | None
     files: dict[str, str]
     lines: dict[str, int]
+    min_ranked_count: int = DEFAULT_MIN_RANKED_COUNT
 
 
 def _line(node: yaml.Node) -> int:
@@ -704,13 +765,27 @@ def _read_model_yaml(path: Path, problems: list[ModelProblem], notes: list[Model
         elif _scalar(node) != "":  # "peers:" with nothing after it means no peers
             problems.append(ModelProblem(path, line, "'peers' must be a list of ids, e.g. [\"0561\", \"0562\"]"))
 
+    min_ranked_count = DEFAULT_MIN_RANKED_COUNT
+    if "min_ranked_count" in items:
+        line, node = items["min_ranked_count"]
+        lines["min_ranked_count"] = _line(node)
+        value = _scalar(node) or ""
+        if re.fullmatch(r"[0-9]{1,9}", value) and int(value) >= 1:
+            min_ranked_count = int(value)
+        else:
+            message = (
+                f"'min_ranked_count' is '{excerpt(value)}': write a whole number of at least 1, e.g. 20 "
+                "(the fewest municipalities with a value for which a rank band is shown)"
+            )
+            problems.append(ModelProblem(path, line, message))
+
     files: dict[str, str] = {}
     if "files" not in items:
         problems.append(ModelProblem(path, None, "missing required key 'files' (at least files: kpis: kpis.csv)"))
     else:
         line, node = items["files"]
         if not isinstance(node, yaml.MappingNode):
-            problems.append(ModelProblem(path, line, "'files' must map kpis/local_kpis/local_values to file names"))
+            problems.append(ModelProblem(path, line, "'files' must map kpis, local_kpis, … to file names"))
         else:
             file_items = _mapping_items(node, _FILE_KEYS, path, " under 'files'", problems)
             for key, (key_line, value_node) in file_items.items():
@@ -725,7 +800,7 @@ def _read_model_yaml(path: Path, problems: list[ModelProblem], notes: list[Model
 
     if len(problems) > before:
         return None
-    return _ModelSpec(name, focus, tuple(peers), region, files, lines)
+    return _ModelSpec(name, focus, tuple(peers), region, files, lines, min_ranked_count)
 
 
 # ---------------------------------------------------------------------------------------------

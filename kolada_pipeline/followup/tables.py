@@ -13,11 +13,13 @@ import duckdb
 import polars as pl
 
 from kolada_pipeline.followup.files import FollowUpModel
+from kolada_pipeline.followup.governance import GOVERNANCE_TABLES
 from kolada_pipeline.followup.reference import load_goals, load_targets
 from kolada_pipeline.warehouse.sqlfiles import relation, run_script
 
-#: The model's tables, in the order load_models.sql fills them.
-MODEL_TABLES = ("model_municipality", "goal_kpi", "local_kpi", "local_value", "retired_kpi")
+#: The model's tables, in the order load_models.sql fills them. A model without governance files
+#: adds no rows to the governance tables (org_unit … assessment).
+MODEL_TABLES = ("model", "model_municipality", "goal_kpi", "local_kpi", "local_value", "retired_kpi", *GOVERNANCE_TABLES)
 
 
 def load_models(con: duckdb.DuckDBPyConnection, models: Sequence[tuple[FollowUpModel, Collection[str]]]) -> None:

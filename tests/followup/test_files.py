@@ -99,7 +99,11 @@ def test_load_model_accepts_the_yaml_file_itself() -> None:
 
 def test_to_frames_shapes() -> None:
     frames = load_model(DEFAULT_MODEL_DIR).to_frames()
-    assert set(frames) == {"model_municipality", "goal_kpi", "local_kpi", "local_value"}
+    assert set(frames) == {
+        "model_municipality", "goal_kpi", "local_kpi", "local_value", "model",
+        "org_unit", "objective", "assignment", "object_goal", "activity", "indicator", "assessment",
+    }  # fmt: skip
+    assert frames["model"].rows() == [("0584", "Vadstena", 20)]
 
     units = frames["model_municipality"]
     assert units.columns == ["focus_municipality_id", "municipality_id", "role", "model_name"]
