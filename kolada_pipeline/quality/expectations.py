@@ -61,10 +61,10 @@ def _expected_band(rank: "pd.Series", ranked_count: "pd.Series") -> "pd.Series":
 
     r = pd.to_numeric(rank, errors="coerce").astype("float64").to_numpy()
     c = pd.to_numeric(ranked_count, errors="coerce").astype("float64").to_numpy()
-    missing = np.isnan(r) | np.isnan(c)
+    missing = np.isnan(r) | np.isnan(c) | (c < 20)
     with np.errstate(invalid="ignore"):
         out = np.select(
-            [missing, r <= 0.25 * c, r > 0.75 * c],
+            [missing, r <= 0.25 * c, (r > 0.75 * c) & (r > 1)],
             [NULL_TOKEN, "green", "red"],
             default="yellow",
         )

@@ -57,12 +57,13 @@ def _read_envelope(path: Path) -> list[dict]:
     return json.loads(gzip.decompress(path.read_bytes()))["values"]
 
 
-def _band(rank: int | None, count: int | None) -> str | None:
-    if rank is None:
+def _band(rank: int | None, count: int | None, minimum: int = 20) -> str | None:
+    """The documented rule: no band below ``minimum`` municipalities; rank 1 is never red."""
+    if rank is None or count < minimum:
         return None
     if rank <= 0.25 * count:
         return "green"
-    if rank > 0.75 * count:
+    if rank > 0.75 * count and rank > 1:
         return "red"
     return "yellow"
 
@@ -234,7 +235,7 @@ def compute_expected(server) -> Expected:
     # goal_summary: counts over the goal's KPIs' gender T follow-up rows.
     totals = followup.filter(pl.col("gender") == "T")
     mapped = goal_kpi.group_by("focus_municipality_id", "goal").agg(pl.len().cast(pl.Int64).alias("kpis_mapped"))
-    goal_summary = (
+    counted = (
         goal_kpi.select("focus_municipality_id", "goal", "kpi_id")
         .join(totals, on=["focus_municipality_id", "kpi_id"])
         .group_by("focus_municipality_id", "goal", "year", "municipality_id")
@@ -244,7 +245,14 @@ def compute_expected(server) -> Expected:
             (pl.col("band") == "yellow").sum().cast(pl.Int64).alias("yellow"),
             (pl.col("band") == "red").sum().cast(pl.Int64).alias("red"),
         )
-        .join(mapped, on=["focus_municipality_id", "goal"])
+    )
+    # All 17 goals for every (year, municipality) with follow-up rows; zeros where nothing counts.
+    cells = totals.select("focus_municipality_id", "year", "municipality_id").unique().join(
+        pl.DataFrame({"goal": list(range(1, 18))}, schema={"goal": pl.Int32}), how="cross")
+    goal_summary = (
+        cells.join(mapped, on=["focus_municipality_id", "goal"], how="left")
+        .join(counted, on=["focus_municipality_id", "goal", "year", "municipality_id"], how="left")
+        .with_columns(pl.col(c).fill_null(0) for c in ("kpis_mapped", "kpis_with_value", "green", "yellow", "red"))
         .select("focus_municipality_id", "goal", "year", "municipality_id", "kpis_mapped", "kpis_with_value",
                 "green", "yellow", "red")
         .sort("focus_municipality_id", "goal", "year", "municipality_id")
@@ -411,9 +419,11 @@ UNITS = [("0000", "Riket", "L"), ("0005", "Region A", "L"), ("0006", "Region B",
 
 
 def _tiny(con: duckdb.DuckDBPyConnection, values: list[tuple], goal_kpis: list[tuple],
-          models: dict[str, tuple[list[str], str | None]], retired: list[tuple] = ()) -> None:
+          models: dict[str, tuple[list[str], str | None]], retired: list[tuple] = (),
+          min_ranked_count: int | None = 1) -> None:
     """values: (kpi, unit, year, gender, value); goal_kpis: (focus, goal, kpi, higher_is_better);
-    models: focus -> (peers, region)."""
+    models: focus -> (peers, region). ``min_ranked_count`` goes into mapping.model (None: no row,
+    so the default of 20 applies); the tiny warehouse has only 8 municipalities."""
     ensure_schema(con)
     con.executemany("INSERT INTO core.municipality (municipality_id, title, type) VALUES (?, ?, ?)", UNITS)
     kpis = sorted({v[0] for v in values} | {g[2] for g in goal_kpis})
@@ -430,6 +440,8 @@ def _tiny(con: duckdb.DuckDBPyConnection, values: list[tuple], goal_kpis: list[t
         "INSERT INTO mapping.goal VALUES (?, ?, ?, NULL)", [(g, f"Mål {g}", f"Goal {g}") for g in range(1, 18)]
     )
     for focus, (peers, region) in models.items():
+        if min_ranked_count is not None:
+            con.execute("INSERT INTO mapping.model VALUES (?, ?, ?)", [focus, f"model {focus}", min_ranked_count])
         roles = [(focus, "focus")] + [(p, "peer") for p in peers] + ([(region, "region")] if region else [])
         con.executemany(
             "INSERT INTO mapping.model_municipality VALUES (?, ?, ?, ?)",
@@ -440,7 +452,8 @@ def _tiny(con: duckdb.DuckDBPyConnection, values: list[tuple], goal_kpis: list[t
         "VALUES (?, ?, ?, ?, false)",
         goal_kpis,
     )
-    con.executemany("INSERT INTO mapping.retired_kpi VALUES (?, ?)", list(retired))
+    if retired:
+        con.executemany("INSERT INTO mapping.retired_kpi VALUES (?, ?)", list(retired))
     build_marts(con)
 
 
@@ -529,9 +542,9 @@ def test_tiny_ties_share_a_rank(tiny) -> None:
     assert _row(tiny, "0103", "N1", 2020, "T", "0103")["rank"] == 3
 
 
-def test_tiny_rank_one_of_one_is_red_and_missing_value_row(tiny) -> None:
+def test_tiny_rank_one_is_never_red_and_missing_value_row(tiny) -> None:
     a = _row(tiny, "0101", "N2", 2020, "T", "0101")
-    assert (a["rank"], a["ranked_count"], a["band"]) == (1, 1, "red")  # 1 > 0.75 * 1
+    assert (a["rank"], a["ranked_count"], a["band"]) == (1, 1, "yellow")  # 1 > 0.75 * 1, but the best is never red
     peer = _row(tiny, "0101", "N2", 2020, "T", "0102")
     assert peer["value"] is None and peer["rank"] is None and peer["band"] is None
     assert peer["ranked_count"] == 1 and peer["change_1y"] is None and peer["better_than_3y_mean"] is None
@@ -587,13 +600,38 @@ def test_tiny_retired_kpi_left_out_of_its_model_only(tiny) -> None:
     for table in ("kpi_followup", "goal_kpi"):
         focuses = tiny.execute(f"SELECT DISTINCT focus_municipality_id FROM mart.{table} WHERE kpi_id = 'N6'").fetchall()
         assert focuses == [("0103",)], table
-    goals = tiny.execute(
-        "SELECT DISTINCT goal FROM mart.goal_summary WHERE focus_municipality_id = '0101' ORDER BY 1").fetchall()
-    assert (6,) not in goals
+    # goal 6 keeps its row (all 17 goals are there) but counts no KPI for model 0101
+    goal_6 = tiny.execute(
+        "SELECT DISTINCT kpis_mapped, kpis_with_value FROM mart.goal_summary "
+        "WHERE focus_municipality_id = '0101' AND goal = 6").fetchall()
+    assert goal_6 == [(0, 0)]
 
 
 def test_tiny_goal_summary(tiny) -> None:
     rows = tiny.execute(
         "SELECT municipality_id, kpis_mapped, kpis_with_value, green, yellow, red FROM mart.goal_summary "
         "WHERE focus_municipality_id = '0101' AND goal = 2 AND year = 2020 ORDER BY 1").fetchall()
-    assert rows == [("0101", 1, 1, 0, 0, 1), ("0102", 1, 0, 0, 0, 0)]
+    assert rows == [("0101", 1, 1, 0, 1, 0), ("0102", 1, 0, 0, 0, 0)]  # rank 1 of 1: yellow, never red
+
+
+def test_no_band_below_the_minimum_number_of_municipalities() -> None:
+    """Without a model setting the minimum is 20: eight reporting municipalities give no band,
+    and the goal summary counts no colour for them."""
+    con = duckdb.connect()
+    values = [*[("N5", f"01{i:02d}", 2020, "T", float(9 - i)) for i in range(1, 9)], ("N2", "0101", 2020, "T", 4.0)]
+    _tiny(con, values, [("0101", 5, "N5", True), ("0101", 2, "N2", True)], {"0101": (["0102"], None)},
+          min_ranked_count=None)
+    for kpi in ("N5", "N2"):
+        row = _row(con, "0101", kpi, 2020, "T", "0101")
+        assert row["rank"] is not None and row["band"] is None
+    summary = con.execute(
+        "SELECT goal, kpis_with_value, green + yellow + red FROM mart.goal_summary "
+        "WHERE municipality_id = '0101' ORDER BY goal").fetchall()
+    assert [g for g, _, _ in summary] == list(range(1, 18)), "all 17 goals, every year"
+    assert dict((g, (n, c)) for g, n, c in summary)[5] == (1, 0)
+    con.execute("UPDATE mapping.model SET min_ranked_count = 8") if con.execute(
+        "SELECT count(*) FROM mapping.model").fetchall()[0][0] else con.execute(
+        "INSERT INTO mapping.model VALUES ('0101', 'model 0101', 8)")
+    build_marts(con)
+    assert _row(con, "0101", "N5", 2020, "T", "0101")["band"] == "green"
+    assert _row(con, "0101", "N2", 2020, "T", "0101")["band"] is None  # 1 < 8

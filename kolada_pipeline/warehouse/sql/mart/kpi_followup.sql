@@ -110,11 +110,15 @@ followup AS (
 SELECT focus_municipality_id, kpi_id, year, gender, municipality_id,
        value, riket_value, region_value, municipalities_mean, municipalities_median,
        rank, ranked_count,
-       CASE WHEN rank IS NULL THEN NULL
+       -- Quartile bands need enough municipalities to mean anything: below the model's
+       -- min_ranked_count (default 20) there is no band ("för få kommuner"), and the best
+       -- (rank 1) is never red.
+       CASE WHEN rank IS NULL OR ranked_count < coalesce(mm.min_ranked_count, 20) THEN NULL
             WHEN rank <= 0.25 * ranked_count THEN 'green'
-            WHEN rank > 0.75 * ranked_count THEN 'red'
+            WHEN rank > 0.75 * ranked_count AND rank > 1 THEN 'red'
             ELSE 'yellow' END AS band,
        change_1y, better_than_3y_mean, gender_gap,
        kpi_title, municipality_title, is_local, higher_is_better
 FROM followup
+LEFT JOIN mapping.model mm USING (focus_municipality_id)
 ORDER BY focus_municipality_id, kpi_id, year, gender, municipality_id;
