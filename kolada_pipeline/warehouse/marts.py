@@ -17,6 +17,8 @@ MART_FILES = (
     "mart/kpi_followup.sql",
     "mart/goal_kpi.sql",
     "mart/goal_summary.sql",
+    "mart/comparison_group.sql",
+    "mart/kpi_group_comparison.sql",
     "mart/indicator_followup.sql",
     "mart/gov_period.sql",
     "mart/gov_object_period.sql",

@@ -21,6 +21,7 @@ DDL_FILES = (
     "mapping/goal.sql",
     "mapping/model.sql",
     "mapping/governance.sql",
+    "mapping/comparison.sql",
 )
 
 
