@@ -30,7 +30,7 @@ def auto_decimals(value: float) -> int:
     return 2
 
 
-def format_number(value: float | int | None, decimals: int | None = None, *, signed: bool = False) -> str:
+def format_number(value: float | None, decimals: int | None = None, *, signed: bool = False) -> str:
     """A number the Swedish way: ``41.9 -> "41,9"``, ``12345.6 -> "12 346"``, ``None -> "saknas"``.
 
     ``decimals`` defaults to :func:`auto_decimals`; ``signed`` puts a "+" before positive numbers

@@ -17,7 +17,14 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from .data import FocusReport, FollowupRow, Goal, GoalCount, Kpi, Municipality
-from .format import MISSING, band_label, format_date, format_number, format_rank, format_year
+from .format import (
+    MISSING,
+    band_label,
+    format_date,
+    format_number,
+    format_rank,
+    format_year,
+)
 from .svg import RIKET_STYLE, Series, band_bar, line_chart, series_style
 
 SOURCE_NOTE = "Källa: Kolada"
@@ -150,7 +157,7 @@ class CountCell:
 
     text: str = ""
     chips: list[tuple[str, int, str]] = field(default_factory=list)
-    bar: Markup = Markup("")
+    bar: Markup = field(default_factory=Markup)
     extra: list[dict[str, Any]] = field(default_factory=list)
 
 

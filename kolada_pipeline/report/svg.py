@@ -23,9 +23,9 @@ from .format import MISSING, format_number, format_year, is_missing
 GREY = "#9e9e9e"
 MISSING_FILL = "#ececec"
 
-#: Series colours, in order: the focus, then each peer. Okabe and Ito's colour-blind-safe set
-#: (its pale yellow replaced by two dark colours), all dark enough to print on white paper.
-PALETTE = ("#1f5fa8", "#e69f00", "#009e73", "#d55e00", "#cc79a7", "#56b4e9", "#6a3d9a", "#8c564b")
+#: Series colours, in order: the focus, then each peer. Eight hues far apart, each with at least
+#: 3:1 contrast against white paper (WCAG's bar for graphics), so they survive colour print.
+PALETTE = ("#1f5fa8", "#d55e00", "#009e73", "#cc0066", "#9c6b00", "#6a3d9a", "#6b7a00", "#800000")
 #: Dash patterns in the same order (solid for the focus), so black-and-white print tells them apart.
 DASHES = ("", "8 4", "2 3", "8 3 2 3", "12 3", "4 4", "8 2 2 2 2 2", "1 3")
 #: Marker shapes in the same order.
@@ -169,8 +169,8 @@ def line_chart(series: Sequence[Series], years: Sequence[int], *, label: str, wi
 
     slot = plot_w / max(len(all_years) - 1, 1)
     out = [
-        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-label="{escape(label)}">',
+        (f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+         f'width="{width}" height="{height}" role="img" aria-label="{escape(label)}">'),
         f"<title>{escape(label)}</title>",
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#ccc"/>',
     ]

@@ -24,7 +24,7 @@ def _ensure_chromium() -> str:
         pytest.fail("chromium is not installed and this user cannot install it: run `apt-get install -y chromium` as root")
     logs = []
     for step in (["apt-get", "install", "-y", "chromium"], ["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
-        done = subprocess.run(step, capture_output=True, text=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        done = subprocess.run(step, check=False, capture_output=True, text=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
         logs.append(f"$ {' '.join(step)} -> {done.returncode}\n{done.stderr[-2000:]}")
         if step[1] == "install" and done.returncode == 0 and shutil.which("chromium"):
             return shutil.which("chromium")

@@ -20,10 +20,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from kolada_pipeline.warehouse.publish import WarehouseError
 from kolada_pipeline.report import build_report, format_number
 from kolada_pipeline.report.format import format_date, format_rank, format_year
 from kolada_pipeline.report.svg import Series, line_chart, nice_ticks
+from kolada_pipeline.warehouse.publish import WarehouseError
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
