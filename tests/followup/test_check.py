@@ -6,6 +6,7 @@ line the analyst is sent to.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 from pathlib import Path
@@ -25,6 +26,10 @@ from kolada_pipeline.followup import (
 )
 
 RETIRED = {"N00712", "N00914", "N07401", "N85069", "U23584"}
+#: The day the checks run on: the bundled governance example's assessments are dated up to
+#: 2026-09-22, and its assignment KF-2023-02 is overdue since 2026-06-30.
+TODAY = dt.date(2026, 11, 29)
+OVERDUE = "assignment 'KF-2023-02' is past its deadline (2026-06-30)"
 
 
 @pytest.fixture
@@ -32,6 +37,7 @@ def check(known_kpis: dict[str, str], municipalities: dict[str, str]):
     """Load a model folder and check it against the snapshot's metadata."""
 
     def run(path: Path, **kwargs) -> CheckReport:
+        kwargs.setdefault("today", TODAY)
         return check_model(load_model(path), known_kpis, municipalities, **kwargs)
 
     return run
@@ -54,8 +60,12 @@ def test_bundled_model_checks_clean(check) -> None:
     assert report.ok, format_report(report)
     assert report.errors == []
     assert report.retired_kpi_ids == RETIRED
-    assert all(w.severity == "warning" and "retired" in w.message for w in report.warnings)
-    assert {w.message.split("'")[1] for w in report.warnings} == RETIRED
+    retired = [w for w in report.warnings if "retired" in w.message]
+    assert all(w.severity == "warning" for w in report.warnings)
+    assert {w.message.split("'")[1] for w in retired} == RETIRED
+    # The governance example has one overdue assignment on purpose, and nothing else to warn about.
+    (overdue,) = [w for w in report.warnings if w not in retired]
+    assert at(overdue) == ("assignments.csv", 3) and overdue.message.startswith(OVERDUE)
     report.raise_for_errors()  # no errors: does not raise
 
 
@@ -66,9 +76,10 @@ def test_bundled_retired_list_matches_snapshot(known_kpis: dict[str, str]) -> No
 def test_format_report(check) -> None:
     text = format_report(check(DEFAULT_MODEL_DIR))
     lines = text.splitlines()
-    assert len(lines) == 6
+    assert len(lines) == 7
     assert all(": warning: KPI '" in line for line in lines[:5])
-    assert lines[-1] == "Vadstena: 86 KPIs checked, 0 errors, 5 warnings (5 retired KPIs left out) — OK"
+    assert f"assignments.csv:3: warning: {OVERDUE}" in lines[5]
+    assert lines[-1] == "Vadstena: 86 KPIs checked, 0 errors, 6 warnings (5 retired KPIs left out) — OK"
 
 
 # --- KPI ids --------------------------------------------------------------------------------------
@@ -335,7 +346,7 @@ def test_bundled_model_with_kpi_metadata(check, kpi_metadata) -> None:
     assert report.ok
     ended = [w for w in report.warnings if "plans no publication" in w.message]
     assert sorted(w.message.split(" ")[5] for w in ended) == ["N17461", "U07451"]
-    assert len(report.warnings) == len(RETIRED) + 2
+    assert len(report.warnings) == len(RETIRED) + 2 + 1  # + the example's overdue assignment
     (note,) = report.notes
     assert at(note) == ("model.yaml", 22)
     assert note.message.startswith("22 KPIs of the model (") and "region 0005 will have no values" in note.message

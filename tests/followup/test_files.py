@@ -79,7 +79,11 @@ def test_bundled_model_loads() -> None:
     assert len(kolada) == 84 and len({k.kpi_id for k in kolada}) == 84
     assert [k.kpi_id for k in local] == ["VAD0001", "VAD0002"] == [k.kpi_id for k in model.local_kpis]
     assert all("EXAMPLE" in (k.note or "") for k in local)
-    assert set(model.files) == {"model", "kpis", "local_kpis", "local_values"}
+    assert set(model.files) == {
+        "model", "kpis", "local_kpis", "local_values",
+        "organisation", "objectives", "assignments", "activities", "indicators", "assessments",
+    }  # fmt: skip
+    assert model.min_ranked_count == 20
     assert model.files["kpis"] == (DEFAULT_MODEL_DIR / "kpis.csv").absolute()
     assert model.local_values.schema == pl.Schema(
         {"kpi_id": pl.String, "municipality_id": pl.String, "year": pl.Int32, "gender": pl.String, "value": pl.Float64}
