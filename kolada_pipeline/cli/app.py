@@ -159,8 +159,6 @@ def _settings(**cli_values: Any) -> Settings:
 @contextlib.contextmanager
 def _clear_errors() -> Iterator[None]:
     """Known failures become one clear message and a non-zero exit; --debug shows the traceback."""
-    import duckdb
-
     from kolada_client import KoladaError
     from kolada_pipeline.followup import ModelError
     from kolada_pipeline.warehouse.db import held_open_error
@@ -170,21 +168,24 @@ def _clear_errors() -> Iterator[None]:
         yield
     except typer.Exit:
         raise
-    except duckdb.Error as exc:
-        if _state["debug"]:
-            traceback.print_exc()
-        plain = held_open_error(exc)
-        raise fail(str(plain) if plain else f"{type(exc).__name__}: {exc}") from None
-    except (KoladaError, WarehouseError, ModelError, OSError, ValueError) as exc:
-        if _state["debug"]:
-            traceback.print_exc()
-        raise fail(str(exc)) from None
     except Exception as exc:
         if _state["debug"]:
             traceback.print_exc()
-        if type(exc).__name__ in ("RefreshFailed", "QualityGateFailed"):
+        plain = held_open_error(exc)
+        if plain is not None:
+            raise fail(str(plain)) from None
+        if isinstance(exc, KoladaError | WarehouseError | ModelError | OSError | ValueError) or type(
+            exc
+        ).__name__ in ("RefreshFailed", "QualityGateFailed"):
             raise fail(str(exc)) from None
         raise fail(f"{type(exc).__name__}: {exc}") from None
+
+
+def _journal_error(exc: BaseException) -> str:
+    from kolada_pipeline.warehouse.db import held_open_error
+
+    plain = held_open_error(exc)
+    return (str(plain) if plain else f"{type(exc).__name__}: {exc}")[:2000]
 
 
 @contextlib.contextmanager
@@ -208,7 +209,7 @@ def journal_if_unrecorded(paths: Any, mode: str, settings: Settings) -> Iterator
                     run_id=f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}", started_at=started,
                     mode=mode, status="failed", base_url=redact_url(settings.base_url),
                     finished_at=dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0),
-                    error=f"{type(exc).__name__}: {exc}"[:2000],
+                    error=_journal_error(exc),
                 )
                 runlog.append(paths.journal, record)
         raise

@@ -47,17 +47,25 @@ class WarehouseHeldOpen(WarehouseError):
 
 
 def held_open_error(exc: BaseException, path: Path | str | None = None) -> WarehouseHeldOpen | None:
-    """The plain error for DuckDB's lock conflict, or None when ``exc`` is something else."""
-    text = str(exc)
-    if not isinstance(exc, duckdb.Error) or "Could not set lock on file" not in text:
-        return None
-    if path is None:
-        found = re.search(r'Could not set lock on file "(?P<path>[^"]+)"', text)
-        path = found.group("path") if found else "the warehouse"
-    holder = _LOCK_HOLDER.search(text)
-    return WarehouseHeldOpen(
-        Path(path), int(holder.group("pid")) if holder else None, holder.group("program") if holder else None
-    )
+    """The plain error for DuckDB's lock conflict anywhere in ``exc``'s chain (a caller may have
+    wrapped it), or None when the failure is something else."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, WarehouseHeldOpen):
+            return current
+        text = str(current)
+        if "Could not set lock on file" in text:
+            if path is None:
+                found = re.search(r'Could not set lock on file "(?P<path>[^"]+)"', text)
+                path = found.group("path") if found else "the warehouse"
+            holder = _LOCK_HOLDER.search(text)
+            return WarehouseHeldOpen(
+                Path(path), int(holder.group("pid")) if holder else None, holder.group("program") if holder else None
+            )
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def connect(

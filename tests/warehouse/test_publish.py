@@ -57,3 +57,38 @@ def test_a_full_disk_is_a_clear_error_and_loses_nothing(built_warehouse, tmp_pat
     assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == before
     assert not paths.building.exists() and not paths.failed.exists(), "a full disk keeps no extra copy"
     assert "No space left" in paths.journal.read_text().splitlines()[-1]
+
+
+HOLD_RW = (
+    "import sys, time, duckdb\n"
+    "con = duckdb.connect(sys.argv[1])  # read-write, as the DuckDB CLI or a notebook does by default\n"
+    "print('holding', flush=True)\n"
+    "time.sleep(600)\n"
+)
+
+
+def test_a_read_write_holder_does_not_stop_the_private_copy_or_the_publish(tmp_path):
+    """DuckDB's lock is an flock on the file: copying and replacing the file are not blocked, so a
+    refresh that never opens the published file is not blocked by an analyst's read-write session."""
+    import subprocess
+    import sys
+
+    from kolada_pipeline.warehouse.db import WarehouseHeldOpen, connect_published
+
+    paths = WarehousePaths(tmp_path / "k.duckdb")
+    with duckdb.connect(str(paths.published)) as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS v")
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_RW, str(paths.published)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with pytest.raises(WarehouseHeldOpen, match=rf"open read-write in another process \(pid {holder.pid}\b.*read_only=True"):
+            connect_published(paths.published)
+        with duckdb.connect(str(start_private_copy(paths))) as con:
+            con.execute("UPDATE t SET v = 2")
+            con.execute("CHECKPOINT")
+        publish(paths)
+        with duckdb.connect(str(paths.published), read_only=True) as con:  # a new open sees the new file
+            assert con.execute("SELECT v FROM t").fetchone() == (2,)
+    finally:
+        holder.kill()
+        holder.wait()
