@@ -440,11 +440,12 @@ def expected_unit_summary(i: Inputs, objectives: list[dict], assignments: list[d
     rows = []
     for focus, unit in sorted(units):
         for period in periods(i, focus):
-            def mine(table: list[dict]) -> list[dict]:
-                return [r for r in table if r["focus_municipality_id"] == focus and r["period"] == period
-                        and under(focus, r["unit_id"], unit)]
-            rows.append({"focus_municipality_id": focus, "unit_id": unit, "period": period,
-                         **summarise(mine(objectives), mine(assignments))})
+            mine = [
+                [r for r in table if r["focus_municipality_id"] == focus and r["period"] == period
+                 and under(focus, r["unit_id"], unit)]
+                for table in (objectives, assignments)
+            ]
+            rows.append({"focus_municipality_id": focus, "unit_id": unit, "period": period, **summarise(*mine)})
     return rows
 
 
@@ -457,10 +458,12 @@ def expected_goal_followup(i: Inputs, objectives: list[dict], assignments: list[
             kpis = {g[2] for g in i.goal_kpis if g[0] == focus and g[1] == goal}
             kpis |= {r[2] for r in i.indicators if r[0] == focus and r[1] in linked}
             for period in periods(i, focus):
-                def mine(table: list[dict], key: str) -> list[dict]:
-                    return [r for r in table if r["focus_municipality_id"] == focus and r["period"] == period
-                            and r[key] in linked]
-                counts = summarise(mine(objectives, "objective_id"), mine(assignments, "assignment_id"))
+                mine = [
+                    [r for r in table if r["focus_municipality_id"] == focus and r["period"] == period
+                     and r[key] in linked]
+                    for table, key in ((objectives, "objective_id"), (assignments, "assignment_id"))
+                ]
+                counts = summarise(*mine)
                 rows.append({"focus_municipality_id": focus, "goal": goal, "period": period,
                              "objectives": counts.pop("objectives"), "assignments": counts.pop("assignments"),
                              "kpis": len(kpis), **counts})
@@ -592,6 +595,47 @@ def test_worked_examples(warehouse) -> None:
                              "GROUP BY ALL ORDER BY ALL").fetchall() == [
         (FOCUS, "2025", 17), (FOCUS, "2026-04", 17), (FOCUS, "2026-08", 17), (FOCUS, "2026-T1", 17),
         (OTHER_FOCUS, "2025-T2", 17)]
+
+
+#: The README's example queries, verbatim but for the focus municipality, which is bound.
+OVERDUE_PER_COMMITTEE = """
+-- Which assignments are overdue, per committee, in the interim report per August 2026?
+WITH RECURSIVE under_committee AS (   -- every unit with the committee it belongs to
+    SELECT focus_municipality_id, unit_id, unit_id AS committee_id
+    FROM mapping.org_unit WHERE kind IN ('kommunstyrelse', 'nämnd')
+    UNION ALL
+    SELECT c.focus_municipality_id, u.unit_id, c.committee_id
+    FROM under_committee c
+    JOIN mapping.org_unit u ON u.focus_municipality_id = c.focus_municipality_id AND u.parent_id = c.unit_id
+)
+SELECT committee.title AS committee, a.assignment_id, a.title, a.deadline, a.status
+FROM mart.assignment_followup a
+JOIN under_committee c USING (focus_municipality_id, unit_id)
+JOIN mapping.org_unit committee
+  ON committee.focus_municipality_id = c.focus_municipality_id AND committee.unit_id = c.committee_id
+WHERE a.focus_municipality_id = $focus AND a.period = '2026-08' AND a.is_overdue
+ORDER BY committee, a.deadline;
+"""
+OBJECTIVES_MET_PER_COMMITTEE = """
+-- How many objectives are met, per committee, in the interim report per August 2026?
+SELECT u.title AS committee, s.objectives, s.objectives_met, s.objectives_partly_met,
+       s.objectives_not_met, s.objectives_not_assessed
+FROM mart.unit_summary s
+JOIN mapping.org_unit u USING (focus_municipality_id, unit_id)
+WHERE s.focus_municipality_id = $focus AND s.period = '2026-08'
+  AND u.kind IN ('kommunstyrelse', 'nämnd')
+ORDER BY committee;
+"""
+
+
+def test_the_readme_queries(warehouse) -> None:
+    overdue = warehouse.execute(OVERDUE_PER_COMMITTEE, {"focus": FOCUS}).fetchall()
+    # A2 (Barn- och utbildningsförvaltningen, under the nämnd) is försenat past its deadline
+    assert overdue == [("Barn- och utbildningsnämnden", "A2", "Fria arbetsskor för omsorgspersonal",
+                        dt.date(2026, 6, 30), "försenat")]
+    met = warehouse.execute(OBJECTIVES_MET_PER_COMMITTEE, {"focus": FOCUS}).fetchall()
+    # BUN: O1 uppfyllt (carried from 2026-T1), O2 ej uppfyllt; KS: O3 (under KLF) uppfyllt, O4 never assessed
+    assert met == [("Barn- och utbildningsnämnden", 2, 1, 0, 1, 0), ("Kommunstyrelsen", 2, 1, 0, 0, 1)]
 
 
 def test_the_publish_gate_passes(warehouse, tmp_path: Path) -> None:
