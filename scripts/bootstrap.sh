@@ -10,10 +10,11 @@
 # returns non-zero without closing your shell.
 
 _kolada_bootstrap() {
-  local root venv
+  local root venv status
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)" || return 1
   venv="$root/.venv"
-  # The install runs in a subshell, so its strict mode never reaches the caller's shell.
+  # The install runs in a subshell, so its strict mode never reaches the caller's shell. (Not
+  # `( ... ) || return`: bash ignores `set -e` inside a command whose status is tested.)
   (
     set -euo pipefail
     py="${PYTHON:-python3}"
@@ -28,7 +29,9 @@ _kolada_bootstrap() {
       rm -f "$venv"/.installed-*
       touch "$stamp"
     fi
-  ) || return 1
+  )
+  status=$?
+  [ "$status" -eq 0 ] || return "$status"
   # Prefect keeps its database here, so it is migrated once, not on every run.
   export PREFECT_HOME="${PREFECT_HOME:-$root/.prefect}"
   export PREFECT_SERVER_ANALYTICS_ENABLED=false
