@@ -66,7 +66,8 @@ def _did_you_mean(unknown: str, known: Iterable[str]) -> str:
     by_lower: dict[str, str] = {}
     for candidate in known:
         by_lower.setdefault(candidate.lower(), candidate)
-    close = difflib.get_close_matches(unknown.lower(), list(by_lower), n=3, cutoff=0.6)
+    # Governance ids are short (O1, KS): one character of two differing is still a likely typo.
+    close = difflib.get_close_matches(unknown.lower(), list(by_lower), n=3, cutoff=0.5)
     return " — did you mean " + ", ".join(by_lower[c] for c in close) + "?" if close else ""
 
 
@@ -164,7 +165,7 @@ def _check_organisation(governance: Governance, files: Mapping[str, Path], probl
                 file,
                 unit.line,
                 f"parent_id '{excerpt(unit.parent_id)}' of unit '{excerpt(unit.unit_id)}' is not a unit_id of this file"
-                f"{_did_you_mean(unit.parent_id, units)}",
+                f"{_did_you_mean(unit.parent_id, [u for u in units if u != unit.unit_id])}",
             )
     _check_cycles(parents, units, file, problems)
     return titles
