@@ -300,18 +300,18 @@ def mappings_check(
 
 @app.command(cls=_Command)
 def export(
-    format: Annotated[str, typer.Option("--format", metavar="FORMAT", help="parquet or csv.")] = "parquet",  # noqa: A002
-    out_dir: Annotated[Optional[Path], typer.Option("--out", metavar="FOLDER", help="Folder to write to (default: <warehouse>.exports/).")] = None,
+    format: Annotated[str, typer.Option("--format", metavar="FORMAT", help="parquet, csv (UTF-8 with BOM, for Excel) or xlsx (one workbook).")] = "parquet",  # noqa: A002
+    out_dir: Annotated[Optional[Path], typer.Option("--out", metavar="FOLDER", help="Folder to write to, one subfolder per format (default: <warehouse>.exports/).")] = None,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Write each published table, with a datapackage.json describing every column."""
-    if format not in ("parquet", "csv"):
-        raise fail(f"--format must be parquet or csv, not {format!r}")
     settings = _settings(warehouse=warehouse)
     with _clear_errors():
-        from kolada_pipeline.export import export_marts
+        from kolada_pipeline.export import FORMATS, export_marts
         from kolada_pipeline.warehouse.paths import WarehousePaths
 
+        if format not in FORMATS:
+            raise fail(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
         paths = WarehousePaths(settings.warehouse)
         written = export_marts(paths.published, out_dir or paths.exports, format)
         for path in written:

@@ -13,10 +13,14 @@ from kolada_pipeline import progress
 
 @contextlib.contextmanager
 def show_progress(console: Console) -> Iterator[None]:
+    """A live line (spinner, step, requests, rows, elapsed) while the refresh runs, on a terminal only.
+
+    The description is plain text (``markup=False``): never read as markup or emoji codes.
+    """
     if not console.is_terminal:
         yield
         return
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+    with Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("Refreshing (starting Prefect) ...", total=None)
 

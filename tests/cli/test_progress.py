@@ -25,3 +25,11 @@ def test_output_stays_plain_when_not_on_a_terminal():
     with show_progress(console):
         progress.report("values", 12, 34_567)
     assert buffer.getvalue() == ""
+
+
+def test_a_step_name_that_looks_like_markup_prints_literally():
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=120, emoji=False)
+    with show_progress(console):
+        progress.report("[/]x :x:", 1, 2)
+    assert "[/]x :x:" in buffer.getvalue()
