@@ -8,6 +8,12 @@ A model is a folder of hand-edited files (see ``mappings/README.md``)::
     report = check_model(model, kpi_titles, unit_types, kpi_metadata=kpi_frame)
     report.raise_for_errors()                      # ModelError if they say something wrong
     frames = model.to_frames(exclude_kpis=report.retired_kpi_ids)
+    model.kolada_kpi_ids()                         # the Kolada KPIs the refresh must fetch
+
+The governance model (organisation, objectives, assignments, activities, indicators,
+assessments) is part of the same folder: ``model.governance`` holds its rows, ``check_model``
+checks them (``today=`` sets the day assessments may not be dated after), and ``to_frames``
+returns its mapping tables.
 
 Exceptions: ``ModelError`` (with ``.problems``, a list of ``ModelProblem``) is the only one.
 A model reads only files inside its own folder, each at most ``MAX_FILE_BYTES``; text from the
@@ -22,6 +28,7 @@ from kolada_pipeline.followup.check import (
     format_report,
 )
 from kolada_pipeline.followup.files import (
+    DEFAULT_MIN_RANKED_COUNT,
     DEFAULT_MODEL_DIR,
     EXCERPT_CHARS,
     MAX_FILE_BYTES,
@@ -37,6 +44,13 @@ from kolada_pipeline.followup.files import (
     load_model,
     parse_number,
 )
+from kolada_pipeline.followup.governance import (
+    ASSESSMENTS,
+    STATUSES,
+    UNIT_KINDS,
+    Governance,
+    period_end,
+)
 from kolada_pipeline.followup.reference import (
     MAPPINGS_DIR,
     load_goals,
@@ -45,10 +59,13 @@ from kolada_pipeline.followup.reference import (
 )
 
 __all__ = [
+    "ASSESSMENTS",
     "CheckReport",
+    "DEFAULT_MIN_RANKED_COUNT",
     "DEFAULT_MODEL_DIR",
     "EXCERPT_CHARS",
     "FollowUpModel",
+    "Governance",
     "KpiMapping",
     "LocalKpi",
     "MAPPINGS_DIR",
@@ -56,6 +73,8 @@ __all__ = [
     "MAX_LISTED_PROBLEMS",
     "ModelError",
     "ModelProblem",
+    "STATUSES",
+    "UNIT_KINDS",
     "check_model",
     "check_models_together",
     "discover_models",
@@ -67,4 +86,5 @@ __all__ = [
     "load_retired_kpis",
     "load_targets",
     "parse_number",
+    "period_end",
 ]

@@ -30,7 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kolada_client import closest_ids
-from kolada_pipeline.followup.files import FollowUpModel, ModelProblem, Severity, excerpt
+from kolada_pipeline.followup.files import (
+    FollowUpModel,
+    ModelProblem,
+    Severity,
+    excerpt,
+)
 from kolada_pipeline.followup.governance import (
     ASSESSMENTS,
     STATUSES,
