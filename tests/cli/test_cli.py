@@ -55,7 +55,7 @@ def test_offline_refresh_then_status_export_and_check(prefect_harness, tmp_path)
     out = tmp_path / "exports"
     export = kolada("export", "--format", "csv", "--out", str(out), "-w", str(warehouse))
     assert export.exit_code == 0, export.output
-    assert (out / "mart.kpi_followup.csv").exists() and (out / "datapackage.json").exists()
+    assert (out / "csv" / "mart.kpi_followup.csv").exists() and (out / "csv" / "datapackage.json").exists()
 
 
 def test_conflicting_options_are_one_clear_error(tmp_path):

@@ -114,3 +114,26 @@ def test_status_prints_text_from_the_warehouse_literally_and_no_none(tmp_path):
     assert "N00001 0580 2020 T: 12.5 -> deleted (deleted)" in text
     assert "Revisions in the last run (run[/]1)" in text
     assert "None" not in text and "–" in text  # counts never recorded
+
+
+def test_serve_takes_the_servers_fault_options():
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("kolada")), "serve", "--port", "0",
+                             "--fault", "503:1:/kpi"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        url = re.search(r"Serving Kolada v3 at (\S+)", line).group(1)
+        try:
+            urllib.request.urlopen(f"{url}/kpi?per_page=1", timeout=30)
+            raise AssertionError("the first request should have met the injected 503")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 503
+        with urllib.request.urlopen(f"{url}/kpi?per_page=1", timeout=30) as answer:
+            assert answer.status == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_serve_refuses_an_unknown_fault_in_one_line():
+    result = runner.invoke(app, ["serve", "--fault", "explode:1"])
+    assert result.exit_code == 1 and "Error: unknown fault kind 'explode'" in result.output
