@@ -340,7 +340,7 @@ def run_refresh(settings: RefreshSettings, mode: Mode = "auto") -> dict[str, Any
             with warehouse_db.connect(building) as con:
                 runlog.import_journal(con, paths.journal, run.run_id)
                 runlog.record_run(con, run)
-                con.execute("CHECKPOINT")
+                con.execute(read_sql("refresh/checkpoint.sql"))
             publish(paths)
         except BaseException as exc:
             run.status, run.finished_at = "failed", _now()

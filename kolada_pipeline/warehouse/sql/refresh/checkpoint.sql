@@ -1,0 +1,2 @@
+-- Write everything to the database file, so that publishing it is one rename of a complete file.
+CHECKPOINT
