@@ -264,7 +264,9 @@ class _Cells:
         self.problems.append(ModelProblem(self.file, self.line, message))
 
     def text(self, column: str) -> str | None:
-        return self.row.get(column) or None
+        """Free text; line breaks inside a quoted cell become ``\\n`` whatever the file used."""
+        value = self.row.get(column, "")
+        return value.replace("\r\n", "\n").replace("\r", "\n") or None
 
     def required(self, column: str, what: str) -> str | None:
         value = self.row.get(column, "")

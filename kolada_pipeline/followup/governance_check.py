@@ -16,7 +16,8 @@ Errors (the refresh stops and publishes nothing), each on the file and line to e
 - ``assessed_on`` is not after today.
 
 Warnings: an objective or assignment with neither indicator nor assessment; an assignment past
-its deadline whose newest status is not ``klart`` or ``avbrutet``.
+its deadline whose newest status is not ``klart`` or ``avbrutet``; an assessment row with
+neither assessment nor status; an indicator on a retired KPI; a warning value without a target.
 
 This module reads no files and no network: the caller passes Kolada's KPI ids and titles.
 """
@@ -73,7 +74,7 @@ def _did_you_mean(unknown: str, known: Iterable[str]) -> str:
         by_lower.setdefault(candidate.lower(), candidate)
     # Governance ids are short (O1, KS): one character of two differing is still a likely typo.
     close = difflib.get_close_matches(unknown.lower(), list(by_lower), n=3, cutoff=0.5)
-    return " — did you mean " + ", ".join(by_lower[c] for c in close) + "?" if close else ""
+    return " — did you mean " + ", ".join(excerpt(by_lower[c], 30) for c in close) + "?" if close else ""
 
 
 def _choice_hint(value: str, choices: Collection[str]) -> str:
@@ -443,6 +444,14 @@ def _check_assessments(
         else:
             seen[key] = line
         _check_values(row, kind, file, problems)
+        if row.assessment is None and row.status is None:
+            problems.add(
+                file,
+                line,
+                f"'{shown}' has a row for {excerpt(row.period)} without assessment or status: it counts as not "
+                "assessed in that period, and no earlier row is carried forward",
+                "warning",
+            )
         if row.assessed_on is not None and row.assessed_on > today:
             problems.add(file, line, f"assessed_on {row.assessed_on} of '{shown}' is after today ({today})")
 
