@@ -68,7 +68,7 @@ ASSESSMENTS = ("uppfyllt", "delvis uppfyllt", "ej uppfyllt", "ej bedömt")
 STATUSES = ("ej påbörjat", "pågår", "klart", "försenat", "avbrutet")
 
 # (required, optional) columns of each file; "note" is for the analysts and is not published
-# (except an indicator's note, which mapping.indicator keeps).
+# (except an indicator's note, which mapping.indicator keeps). Any other column is an error.
 _COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "organisation": (("unit_id", "parent_id", "title", "kind"), ("kolada_ou_id", "note")),
     "objectives": (
@@ -86,7 +86,7 @@ _COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "assessments": (
         ("object_id", "period"),
-        ("assessment", "status", "comment", "assessed_by", "assessed_on"),
+        ("assessment", "status", "comment", "assessed_by", "assessed_on", "note"),
     ),
 }
 

@@ -599,6 +599,20 @@ def test_the_bundled_example_passes_the_offline_cli_check() -> None:
     assert "Vadstena: 86 KPIs checked, 0 errors" in result.output
 
 
+def test_the_readme_example_assessment_passes_the_check(tmp_path: Path, check) -> None:
+    """The row mappings/README.md tells a committee to add, appended to Vadstena's example."""
+    readme = (DEFAULT_MODEL_DIR.parent / "README.md").read_text(encoding="utf-8")
+    row = readme.split("```csv\n", 1)[1].split("```", 1)[0]
+    folder = Path(shutil.copytree(DEFAULT_MODEL_DIR, tmp_path / "vadstena"))
+    path = folder / "assessments.csv"
+    path.write_text(path.read_text(encoding="utf-8") + row, encoding="utf-8")
+    report = check(folder)
+    assert report.ok, format_report(report)
+    added = load_model(folder).governance.assessments[-1]
+    assert (added.object_id, added.period, added.assessment) == ("MB-SN-3", "2026-08", "delvis uppfyllt")
+    assert "\n" in (added.comment or "")
+
+
 def test_governance_errors_stop_a_refresh(gov: Path, check) -> None:
     """The refresh calls check_model and raise_for_errors: a governance error raises ModelError."""
     set_row(gov / "assessments.csv", 4, "O1,2025,uppfyllt,,,KS,2026-05-20")
