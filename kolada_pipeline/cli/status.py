@@ -162,9 +162,11 @@ def print_status(console: Console, warehouse: Path) -> None:
             ).fetchall():
                 console.print(escape(f"  {kpi} {unit} {year} {gender}: {_value(old)} -> {_value(new)} ({change})"))
         for focus, kpi_id, title in con.execute(read_sql("status/retired_kpis.sql")).fetchall():
-            detail = retired_detail(kpi_id, title)
+            known_title, note = _retired_reference().get(kpi_id, ("", ""))
+            named = f'{kpi_id} "{title or known_title}"' if title or known_title else kpi_id
             console.print(escape(
-                f"warning: model {focus}: KPI {kpi_id} {detail} is retired in Kolada and left out of the tables"
+                f"warning: model {focus}: KPI {named} is retired in Kolada and left out of the tables"
+                + (f" ({note})" if note else "")
             ))
     latest = runs[-1] if runs else None
     docs = paths.data_docs / "index.html"
