@@ -32,6 +32,7 @@ from pathlib import Path
 
 from kolada_client import closest_ids
 from kolada_pipeline.followup.files import (
+    MAX_LISTED_PROBLEMS,
     FollowUpModel,
     ModelProblem,
     Severity,
@@ -59,22 +60,43 @@ _TITLE_WIDTH = 60
 
 @dataclass
 class _Problems:
-    """Problems of one model, filed against a file and line."""
+    """Problems of one model, filed against a file and line.
+
+    "Did you mean" costs a comparison with every id of a file, so only the first
+    :data:`MAX_LISTED_PROBLEMS` unresolved ids get one, and only while the comparisons stay
+    under ``comparisons_left``: a 10 MB file of broken references must not take minutes to
+    report. A real model (a few hundred ids) never reaches either limit.
+    """
 
     found: list[ModelProblem] = field(default_factory=list)
+    hints_left: int = MAX_LISTED_PROBLEMS
+    comparisons_left: int = 200_000
 
     def add(self, file: Path, line: int | None, message: str, severity: Severity = "error") -> None:
         self.found.append(ModelProblem(file, line, message, severity))
 
+    def did_you_mean(self, unknown: str, known: Iterable[str]) -> str:
+        """`` — did you mean X, Y?`` with up to three ids close to ``unknown`` (any letter case)."""
+        if self.hints_left <= 0 or self.comparisons_left <= 0:
+            return ""
+        self.hints_left -= 1
+        by_lower: dict[str, str] = {}
+        for candidate in known:
+            by_lower.setdefault(candidate.lower(), candidate)
+        if len(by_lower) > self.comparisons_left:
+            self.comparisons_left = 0
+            return ""
+        self.comparisons_left -= len(by_lower)
+        # Governance ids are short (O1, KS): one character of two differing is still a likely typo.
+        close = difflib.get_close_matches(unknown.lower(), list(by_lower), n=3, cutoff=0.5)
+        return " — did you mean " + ", ".join(excerpt(by_lower[c], 30) for c in close) + "?" if close else ""
 
-def _did_you_mean(unknown: str, known: Iterable[str]) -> str:
-    """`` — did you mean X, Y?`` with up to three ids close to ``unknown`` (any letter case)."""
-    by_lower: dict[str, str] = {}
-    for candidate in known:
-        by_lower.setdefault(candidate.lower(), candidate)
-    # Governance ids are short (O1, KS): one character of two differing is still a likely typo.
-    close = difflib.get_close_matches(unknown.lower(), list(by_lower), n=3, cutoff=0.5)
-    return " — did you mean " + ", ".join(excerpt(by_lower[c], 30) for c in close) + "?" if close else ""
+    def close_kpis(self, unknown: str, known: Iterable[str]) -> list[str]:
+        """Kolada-style KPI ids close to ``unknown`` (``kolada_client.closest_ids``), within the cap."""
+        if self.hints_left <= 0:
+            return []
+        self.hints_left -= 1
+        return closest_ids(unknown, list(known))
 
 
 def _choice_hint(value: str, choices: Collection[str]) -> str:
@@ -171,29 +193,35 @@ def _check_organisation(governance: Governance, files: Mapping[str, Path], probl
                 file,
                 unit.line,
                 f"parent_id '{excerpt(unit.parent_id)}' of unit '{excerpt(unit.unit_id)}' is not a unit_id of this file"
-                f"{_did_you_mean(unit.parent_id, [u for u in units if u != unit.unit_id])}",
+                f"{problems.did_you_mean(unit.parent_id, (u for u in units if u != unit.unit_id))}",
             )
     _check_cycles(parents, units, file, problems)
     return titles
 
 
 def _check_cycles(parents: Mapping[str, str | None], lines: Mapping[str, int], file: Path, problems: _Problems) -> None:
-    """A unit that is its own ancestor breaks the tree: report each cycle once, on its first line."""
-    reported: set[str] = set()
+    """A unit that is its own ancestor breaks the tree: report each cycle once, on its first line.
+
+    Each unit is walked once (units already walked are not walked again), so a long chain of
+    units costs linear time.
+    """
+    done: set[str] = set()
     for start in parents:
         path: list[str] = []
-        seen: set[str] = set()
+        on_path: set[str] = set()
         unit: str | None = start
-        while unit is not None and unit in parents and unit not in seen:
-            seen.add(unit)
+        while unit is not None and unit in parents and unit not in done and unit not in on_path:
+            on_path.add(unit)
             path.append(unit)
             unit = parents[unit]
-        if unit is None or unit not in seen or unit in reported:
-            continue
+        done.update(path)
+        if unit is None or unit not in on_path:
+            continue  # reached the root, an unknown parent (reported elsewhere) or a walked unit
         cycle = path[path.index(unit) :]
-        reported.update(cycle)
         first = min(cycle, key=lambda u: lines[u])
-        shown = " → ".join(excerpt(u, 20) for u in [*cycle, cycle[0]])
+        shown = " → ".join(excerpt(u, 20) for u in [*cycle[:10], cycle[0]]) if len(cycle) <= 10 else (
+            " → ".join(excerpt(u, 20) for u in cycle[:10]) + f" → … ({len(cycle)} units)"
+        )
         problems.add(
             file,
             lines[first],
@@ -241,7 +269,7 @@ def _check_unit(
         problems.add(file, line, f"unit_id '{excerpt(unit_id)}' of {what} is not a unit{_missing_file('organisation')}")
         return
     problems.add(
-        file, line, f"unit_id '{excerpt(unit_id)}' of {what} is not a unit_id of organisation{_did_you_mean(unit_id, units)}"
+        file, line, f"unit_id '{excerpt(unit_id)}' of {what} is not a unit_id of organisation{problems.did_you_mean(unit_id, units)}"
     )
 
 
@@ -309,12 +337,12 @@ def _check_parent(parent_id: str, kinds: Mapping[str, str], file: Path, line: in
             file, line, f"parent_id '{excerpt(parent_id)}' of {what} is {_KIND_NAMES[kind]}: it must be an objective or an assignment"
         )
         return False
-    parents = [k for k, v in kinds.items() if v in _TAKES_ASSESSMENT]
+    parents = (k for k, v in kinds.items() if v in _TAKES_ASSESSMENT)
     problems.add(
         file,
         line,
         f"parent_id '{excerpt(parent_id)}' of {what} is not an objective_id or assignment_id"
-        f"{_did_you_mean(parent_id, parents)}",
+        f"{problems.did_you_mean(parent_id, parents)}",
     )
     return False
 
@@ -355,7 +383,7 @@ def _check_indicators(
                 file, line, f"KPI '{kpi}' of {what} is retired in Kolada: no new values will come; replace it", "warning"
             )
         elif indicator.kpi_id not in known_kpis and indicator.kpi_id not in local_ids:
-            hint = closest_ids(indicator.kpi_id, [*known_kpis, *local_ids])
+            hint = problems.close_kpis(indicator.kpi_id, [*known_kpis, *local_ids])
             shown = ", ".join(f"{c} ({excerpt(known_kpis[c], _TITLE_WIDTH)})" if c in known_kpis else c for c in hint)
             problems.add(
                 file,
@@ -424,7 +452,7 @@ def _check_assessments(
                 file,
                 line,
                 f"object_id '{shown}' is not an objective, assignment or activity of the model"
-                f"{_did_you_mean(row.object_id, kinds)}",
+                f"{problems.did_you_mean(row.object_id, kinds)}",
             )
         if period_end(row.period) is None:
             problems.add(

@@ -624,3 +624,22 @@ def test_governance_errors_stop_a_refresh(gov: Path, check) -> None:
 def test_polars_frames_have_no_object_columns(gov: Path) -> None:
     frames = load_model(gov).to_frames()
     assert all(dtype != pl.Object for frame in frames.values() for dtype in frame.dtypes)
+
+
+def test_a_large_broken_organisation_is_reported_in_one_pass(gov: Path, check) -> None:
+    """A deep chain of units ending in a circle, and thousands of unknown parents: every problem
+    is found, each unit is walked once, and only the first 50 unknown ids get a "did you mean"."""
+    depth, broken = 30_000, 2_000
+    rows = ["unit_id,parent_id,title,kind", "KF,,Kommunfullmäktige,kommunfullmäktige"]
+    rows += [f"U{i},U{i + 1},Enhet {i},enhet" for i in range(depth)]
+    rows.append(f"U{depth},U0,Enhet {depth},enhet")  # closes the circle U0 → … → U{depth} → U0
+    rows += [f"X{i},Y{i},Trasig {i},enhet" for i in range(broken)]
+    rows += ["KS,KF,Kommunstyrelsen,kommunstyrelse", "SBN,KF,Samhällsbyggnadsnämnden,nämnd",
+             "SBF,SBN,Samhällsbyggnadsförvaltningen,förvaltning"]  # fmt: skip
+    (gov / "org.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    report = check(gov)
+    (circle,) = [p for p in report.errors if "in a circle" in p.message]
+    assert where(circle) == ("org.csv", 3) and f"({depth + 1} units)" in circle.message
+    unknown = [p for p in report.errors if "is not a unit_id of this file" in p.message]
+    assert len(unknown) == broken
+    assert sum("did you mean" in p.message for p in unknown) <= 50
