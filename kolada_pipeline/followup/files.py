@@ -1,8 +1,10 @@
 """A municipality's follow-up model: which KPIs show progress towards which SDG goals.
 
 The model is a folder of files analysts edit by hand (``model.yaml``, ``kpis.csv``,
-``local_kpis.csv``, ``local_values.csv``; see ``mappings/README.md``). This module reads them
-into typed, immutable objects and hands them to the warehouse as polars frames.
+``local_kpis.csv``, ``local_values.csv``, and the optional governance files that
+:mod:`kolada_pipeline.followup.governance` reads with this module's machinery; see
+``mappings/README.md``). This module reads them into typed, immutable objects and hands them to
+the warehouse as polars frames.
 
 Two kinds of problems are kept apart on purpose:
 
@@ -446,6 +448,7 @@ def load_model(path: Path) -> FollowUpModel:
                 values.append(value)
                 value_lines.append(line)
 
+    # Imported here: governance.py builds on this module (its CSV reading and problems).
     from kolada_pipeline.followup.governance import read_governance
 
     governance = read_governance(files, directory, problems, notes)
