@@ -175,9 +175,16 @@ def test_the_kolada_command_prints_no_secret_on_failure_or_success(small_kolada,
     failed = kolada(environ_model)
     assert failed.returncode != 0, failed.stdout + failed.stderr
     assert "Error:" in failed.stderr
+    # Kolada down, with tracebacks and detailed logs: the errors then name the URLs given up on
+    small_kolada.add_fault(Fault("503", times=None, match="/data/"))
+    env["KOLADA_RETRY_SECONDS"] = "0.1"
+    down = kolada(small_model, debug=True)
+    small_kolada.clear_faults()
+    del env["KOLADA_RETRY_SECONDS"]
+    assert down.returncode != 0 and "503" in down.stdout + down.stderr, down.stdout + down.stderr
     succeeded = kolada(small_model)
     assert succeeded.returncode == 0, succeeded.stdout + succeeded.stderr
-    for name, proc in (("failed", failed), ("succeeded", succeeded)):
+    for name, proc in (("failed", failed), ("outage (--debug)", down), ("succeeded", succeeded)):
         assert_no_secret(f"the {name} run's stdout", proc.stdout)
         assert_no_secret(f"the {name} run's stderr", proc.stderr)
     assert_no_secret("the run journal", WarehousePaths(published).journal.read_text(encoding="utf-8"))
