@@ -69,6 +69,9 @@ def test_an_unreachable_api_is_one_clear_error_and_publishes_nothing(prefect_har
                     env={"KOLADA_RETRY_SECONDS": "1"})
     text = one_clear_error(result)
     assert "127.0.0.1:9" in text and "Gave up" in text
+    # Only the one-line error: no Prefect run-state line, no retry chatter (that is --debug's).
+    assert "Finished in state" not in text and "Retrying" not in text
+    assert [line for line in text.splitlines() if line.strip()] == [line for line in text.splitlines() if line.startswith("Error:")]
     assert not warehouse.exists()
 
 

@@ -137,3 +137,12 @@ def test_serve_takes_the_servers_fault_options():
 def test_serve_refuses_an_unknown_fault_in_one_line():
     result = runner.invoke(app, ["serve", "--fault", "explode:1"])
     assert result.exit_code == 1 and "Error: unknown fault kind 'explode'" in result.output
+
+
+def test_gitignore_covers_what_the_quick_start_and_the_commands_write():
+    written = ["warehouse/kolada.duckdb", "warehouse/kolada.runs.jsonl", "warehouse/kolada.exports/csv/x.csv",
+               "warehouse/kolada.data_docs/index.html", "report/index.html", ".prefect/prefect.db",
+               ".prefect-schedule/server.pid", ".venv/bin/python"]
+    done = subprocess.run(["git", "check-ignore", "--no-index", *written], cwd=Path(__file__).parents[2],
+                          capture_output=True, text=True)
+    assert done.stdout.split() == written

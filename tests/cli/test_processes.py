@@ -37,6 +37,7 @@ def test_a_sigkilled_refresh_leaves_no_process_behind(tmp_path):
     env.update(PREFECT_HOME=str(tmp_path / "prefect"), KOLADA_WAREHOUSE=str(tmp_path / "w" / "kolada.duckdb"))
     cli = subprocess.Popen([str(KOLADA), "refresh", "--offline"], cwd=REPO, env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    descendants: list[psutil.Process] = []
     try:
         me = psutil.Process(cli.pid)
         deadline = time.monotonic() + STARTUP_TIMEOUT
@@ -50,11 +51,14 @@ def test_a_sigkilled_refresh_leaves_no_process_behind(tmp_path):
         cli.wait()
         gone, alive = psutil.wait_procs(descendants, timeout=15)
         assert not alive, f"left behind: {[(p.pid, p.cmdline()) for p in alive if p.is_running()]}"
-    finally:
+    finally:  # only what this test started (other fixtures' servers are children of pytest too)
         if cli.poll() is None:
             cli.kill()
-        for proc in psutil.Process().children(recursive=True):
-            proc.kill()
+        for proc in descendants:
+            try:
+                proc.kill()
+            except psutil.NoSuchProcess:
+                pass
 
 
 def test_a_refresh_through_the_supervisor_keeps_its_exit_code_and_error(tmp_path):
