@@ -23,6 +23,7 @@ from rich.markup import escape
 
 from kolada_pipeline import __version__
 from kolada_pipeline.settings import Settings, apply_quiet_defaults
+from kolada_pipeline.warehouse.paths import WarehousePaths
 
 from . import environment as supervise
 
@@ -189,7 +190,7 @@ def _journal_error(exc: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def journal_if_unrecorded(paths: Any, mode: str, settings: Settings) -> Iterator[None]:
+def journal_if_unrecorded(paths: WarehousePaths, mode: str, base_url: str | None) -> Iterator[None]:
     """A refresh that failed before the flow could journal it (e.g. the published file held
     open read-write by another process) still gets its line in the run journal."""
     import datetime as dt
@@ -207,7 +208,7 @@ def journal_if_unrecorded(paths: Any, mode: str, settings: Settings) -> Iterator
             if not {r["run_id"] for r in runlog.read(paths.journal)} - before:
                 record = runlog.RunRecord(
                     run_id=f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}", started_at=started,
-                    mode=mode, status="failed", base_url=redact_url(settings.base_url),
+                    mode=mode, status="failed", base_url=redact_url(base_url) if base_url else None,
                     finished_at=dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0),
                     error=_journal_error(exc),
                 )
@@ -240,7 +241,6 @@ def refresh(
         settings = settings.with_(rate_limit=None)
     with _clear_errors():
         from kolada_pipeline.quality import import_great_expectations_in_background
-        from kolada_pipeline.warehouse.paths import WarehousePaths
         from kolada_pipeline.warehouse.publish import ensure_not_locked
 
         from . import offline as offline_mode
@@ -253,7 +253,7 @@ def refresh(
         from kolada_pipeline.flow import refresh as refresh_flow
 
         server = offline_mode.local_kolada() if offline else contextlib.nullcontext(settings.base_url)
-        with journal_if_unrecorded(paths, mode, settings), server as url, show_progress(err):
+        with journal_if_unrecorded(paths, mode, None if offline else settings.base_url), server as url, show_progress(err):
             summary = refresh_flow(
                 mode=mode,
                 warehouse=str(settings.warehouse),
@@ -308,7 +308,6 @@ def export(
     settings = _settings(warehouse=warehouse)
     with _clear_errors():
         from kolada_pipeline.export import FORMATS, export_marts
-        from kolada_pipeline.warehouse.paths import WarehousePaths
 
         if format not in FORMATS:
             raise fail(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
