@@ -17,7 +17,7 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.pop("KOLADA_BASE_URL", None)
 os.environ.pop("KOLADA_WAREHOUSE", None)
 
-from kolada_pipeline.server import KoladaServer  # noqa: E402
+from kolada_pipeline.server import KoladaServer
 
 STAGES = ("refresh_metadata", "check_follow_up_models", "fetch_values", "apply_and_build", "quality_gate")
 

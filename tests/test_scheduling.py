@@ -43,7 +43,7 @@ def _dead_pid() -> int:
 
 def _shell(script: str, env: dict[str, str], timeout: float = 300) -> str:
     """Run commands as pasted into a fresh, non-interactive bash from the repository root."""
-    done = subprocess.run(["bash", "--norc", "--noprofile", "-c", script], cwd=REPO, env=env,
+    done = subprocess.run(["bash", "--norc", "--noprofile", "-c", script], check=False, cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, f"{script}\nstdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
     return done.stdout
@@ -69,7 +69,7 @@ def _flow_runs(api: str) -> list[dict]:
 
 
 def _port_users(port: int) -> list[str]:
-    out = subprocess.run(["pgrep", "-a", "-f", f"port[ =]{port}\\b"], capture_output=True, text=True).stdout
+    out = subprocess.run(["pgrep", "-a", "-f", f"port[ =]{port}\\b"], check=False, capture_output=True, text=True).stdout
     return out.splitlines()
 
 
@@ -89,7 +89,7 @@ def test_the_documented_schedule_starts_runs_and_stops(tmp_path: Path) -> None:
 
     with KoladaServer() as kolada:
         # Without the two settings, nothing starts and the message says what to set.
-        refused = subprocess.run(["bash", "--norc", "-c", "scripts/schedule start"], cwd=REPO, env=env,
+        refused = subprocess.run(["bash", "--norc", "-c", "scripts/schedule start"], check=False, cwd=REPO, env=env,
                                  capture_output=True, text=True, timeout=120)
         assert refused.returncode != 0 and "KOLADA_BASE_URL" in refused.stderr
 

@@ -15,7 +15,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -76,7 +76,7 @@ err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
 _state: dict[str, bool] = {"debug": False, "verbose": False}
 
 WarehouseOption = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--warehouse", "-w", metavar="PATH",
                  help="The DuckDB file (default $KOLADA_WAREHOUSE or warehouse/kolada.duckdb)."),
 ]
@@ -169,7 +169,7 @@ def _clear_errors() -> Iterator[None]:
         yield
     except typer.Exit:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one line; --debug adds the traceback
         if _state["debug"]:
             traceback.print_exc()
         plain = held_open_error(exc)
@@ -222,9 +222,9 @@ def refresh(
     incremental: Annotated[bool, typer.Option("--incremental", help="Fetch only what changed since the last run.")] = False,
     offline: Annotated[bool, typer.Option("--offline", help="Run against the bundled real snapshot, served locally.")] = False,
     warehouse: WarehouseOption = None,
-    base_url: Annotated[Optional[str], typer.Option("--base-url", metavar="URL", help="Kolada API root (default $KOLADA_BASE_URL or https://api.kolada.se/v3).")] = None,
-    mapping: Annotated[Optional[list[Path]], typer.Option("--mapping", metavar="FOLDER", help="A follow-up model folder (repeatable; default: every model under mappings/).")] = None,
-    rate_limit: Annotated[Optional[float], typer.Option("--rate-limit", metavar="N", help="Requests per second (default 5; unlimited with --offline).")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", metavar="URL", help="Kolada API root (default $KOLADA_BASE_URL or https://api.kolada.se/v3).")] = None,
+    mapping: Annotated[list[Path] | None, typer.Option("--mapping", metavar="FOLDER", help="A follow-up model folder (repeatable; default: every model under mappings/).")] = None,
+    rate_limit: Annotated[float | None, typer.Option("--rate-limit", metavar="N", help="Requests per second (default 5; unlimited with --offline).")] = None,
 ) -> None:
     """Bring the warehouse up to date with Kolada and publish it atomically.
 
@@ -278,10 +278,10 @@ def status(warehouse: WarehouseOption = None) -> None:
 
 @mappings_app.command("check", cls=_Command)
 def mappings_check(
-    path: Annotated[Optional[Path], typer.Argument(metavar="MODEL", help="A model folder or model.yaml (default: every model under mappings/).")] = None,
+    path: Annotated[Path | None, typer.Argument(metavar="MODEL", help="A model folder or model.yaml (default: every model under mappings/).")] = None,
     warehouse: WarehouseOption = None,
     offline: Annotated[bool, typer.Option("--offline", help="Check against the bundled snapshot's metadata.")] = False,
-    base_url: Annotated[Optional[str], typer.Option("--base-url", metavar="URL", help="Check against this Kolada API's metadata.")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", metavar="URL", help="Check against this Kolada API's metadata.")] = None,
 ) -> None:
     """Check a follow-up model against Kolada's metadata; exit 1 on any error.
 
@@ -300,8 +300,8 @@ def mappings_check(
 
 @app.command(cls=_Command)
 def export(
-    format: Annotated[str, typer.Option("--format", metavar="FORMAT", help="parquet, csv (UTF-8 with BOM, for Excel) or xlsx (one workbook).")] = "parquet",  # noqa: A002
-    out_dir: Annotated[Optional[Path], typer.Option("--out", metavar="FOLDER", help="Folder to write to, one subfolder per format (default: <warehouse>.exports/).")] = None,
+    format: Annotated[str, typer.Option("--format", metavar="FORMAT", help="parquet, csv (UTF-8 with BOM, for Excel) or xlsx (one workbook).")] = "parquet",
+    out_dir: Annotated[Path | None, typer.Option("--out", metavar="FOLDER", help="Folder to write to, one subfolder per format (default: <warehouse>.exports/).")] = None,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Write each published table, with a datapackage.json describing every column."""
@@ -319,7 +319,7 @@ def export(
 
 @app.command(cls=_Command)
 def report(
-    out_dir: Annotated[Optional[Path], typer.Option("--out", metavar="FOLDER", help="Folder for the HTML report (default: report/).")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", metavar="FOLDER", help="Folder for the HTML report (default: report/).")] = None,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Build the static HTML follow-up report (opens from disk, no network needed)."""
@@ -335,11 +335,11 @@ def report(
 def serve(
     port: Annotated[int, typer.Option(metavar="PORT", help="Port on 127.0.0.1 (0 picks a free one).")] = 8000,
     scale: Annotated[int, typer.Option(metavar="N", help="Serve N copies of every KPI with values (benchmarks).")] = 1,
-    snapshot: Annotated[Optional[Path], typer.Option(metavar="FOLDER", help="Snapshot folder (default: the bundled real snapshot).")] = None,
+    snapshot: Annotated[Path | None, typer.Option(metavar="FOLDER", help="Snapshot folder (default: the bundled real snapshot).")] = None,
     delay: Annotated[float, typer.Option(metavar="SECONDS", help="Latency added to every request.")] = 0.0,
-    fault: Annotated[Optional[list[str]], typer.Option("--fault", metavar="KIND:TIMES[:MATCH]", help="Inject a fault (429, 503, reset, truncate, slow, bad_envelope, not_json; TIMES may be *); repeatable.")] = None,
+    fault: Annotated[list[str] | None, typer.Option("--fault", metavar="KIND:TIMES[:MATCH]", help="Inject a fault (429, 503, reset, truncate, slow, bad_envelope, not_json; TIMES may be *); repeatable.")] = None,
     fault_delay: Annotated[float, typer.Option(metavar="SECONDS", help="Seconds a 'slow' fault sleeps.")] = 1.0,
-    corrupt: Annotated[Optional[list[str]], typer.Option("--corrupt", metavar="KIND[:COUNT]", help="Corrupt served data pages; repeatable.")] = None,
+    corrupt: Annotated[list[str] | None, typer.Option("--corrupt", metavar="KIND[:COUNT]", help="Corrupt served data pages; repeatable.")] = None,
     placeholders: Annotated[bool, typer.Option("--placeholders", help="Serve count 0 / value null placeholders for requested years without data, as Kolada does.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log every request to stderr.")] = False,
 ) -> None:

@@ -65,7 +65,9 @@ def run_supervised(argv: Sequence[str]) -> int:
     me = os.getpid()
     env = {**os.environ, SUPERVISED: str(me)}
     child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD_CODE, *argv], env=env, preexec_fn=lambda: _die_with_parent(me)
+        [sys.executable, "-c", _CHILD_CODE, *argv], env=env,
+        # Safe here: the supervisor has started no threads. PR_SET_PDEATHSIG can only be set by the child itself.
+        preexec_fn=lambda: _die_with_parent(me),  # noqa: PLW1509
     )
 
     def forward(signum: int, _frame: FrameType | None) -> None:

@@ -132,7 +132,7 @@ def test_the_installed_command_runs_the_offline_pipeline_with_prefect_ephemeral(
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     env.update(PREFECT_HOME=str(tmp_path / "prefect"), KOLADA_WAREHOUSE=str(tmp_path / "w" / "kolada.duckdb"))
     kolada_cmd = Path(sys.executable).with_name("kolada")
-    done = subprocess.run([str(kolada_cmd), "refresh", "--offline"], env=env, capture_output=True, text=True,
+    done = subprocess.run([str(kolada_cmd), "refresh", "--offline"], check=False, env=env, capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "succeeded" in done.stdout

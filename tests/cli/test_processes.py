@@ -49,7 +49,7 @@ def test_a_sigkilled_refresh_leaves_no_process_behind(tmp_path):
         assert descendants
         cli.send_signal(signal.SIGKILL)
         cli.wait()
-        gone, alive = psutil.wait_procs(descendants, timeout=15)
+        _gone, alive = psutil.wait_procs(descendants, timeout=15)
         assert not alive, f"left behind: {[(p.pid, p.cmdline()) for p in alive if p.is_running()]}"
     finally:  # only what this test started (other fixtures' servers are children of pytest too)
         if cli.poll() is None:
@@ -63,7 +63,7 @@ def test_a_sigkilled_refresh_leaves_no_process_behind(tmp_path):
 
 def test_a_refresh_through_the_supervisor_keeps_its_exit_code_and_error(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("KOLADA_")}
-    done = subprocess.run([str(KOLADA), "refresh", "--full", "--incremental", "-w", str(tmp_path / "k.duckdb")],
+    done = subprocess.run([str(KOLADA), "refresh", "--full", "--incremental", "-w", str(tmp_path / "k.duckdb")], check=False,
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert done.stderr.strip() == "Error: choose one of --full and --incremental"
@@ -92,7 +92,7 @@ def test_sourcing_bootstrap_changes_only_what_it_documents(tmp_path):
         "( set -o posix; set ) | cut -d= -f1 | grep -c '^_kolada' || true"
     )
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    done = subprocess.run(["bash", "--norc", "--noprofile", "-c", script], cwd=root, env=env,
+    done = subprocess.run(["bash", "--norc", "--noprofile", "-c", script], check=False, cwd=root, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["still-here", "0"]  # no `set -e`, no leftover helper variables
@@ -112,6 +112,6 @@ def test_a_failed_install_returns_without_closing_the_shell(tmp_path):
     for stamp in (root / ".venv").glob(".installed-*"):
         stamp.unlink()  # forces an install, which fails: no python named like this exists
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHON": "no-such-python"}
-    done = subprocess.run(["bash", "--norc", "-c", "source scripts/bootstrap.sh; echo status=$?; echo still-here"],
+    done = subprocess.run(["bash", "--norc", "-c", "source scripts/bootstrap.sh; echo status=$?; echo still-here"], check=False,
                           cwd=root, env=env, capture_output=True, text=True, timeout=60)
     assert done.stdout.splitlines() == ["status=1", "still-here"]

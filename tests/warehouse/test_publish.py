@@ -10,15 +10,18 @@ import duckdb
 import pytest
 
 from kolada_pipeline.warehouse.paths import WarehousePaths
-from kolada_pipeline.warehouse.publish import WarehouseLocked, publish, refresh_lock, start_private_copy
+from kolada_pipeline.warehouse.publish import (
+    WarehouseLocked,
+    publish,
+    refresh_lock,
+    start_private_copy,
+)
 
 
 def test_the_lock_refuses_a_second_holder_and_is_released(tmp_path):
     paths = WarehousePaths(tmp_path / "k.duckdb")
-    with refresh_lock(paths):
-        with pytest.raises(WarehouseLocked, match="Another refresh is running"):
-            with refresh_lock(paths):
-                pass
+    with refresh_lock(paths), pytest.raises(WarehouseLocked, match="Another refresh is running"), refresh_lock(paths):
+        pass
     with refresh_lock(paths):
         pass
 
