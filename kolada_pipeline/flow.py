@@ -384,6 +384,8 @@ def _retirement_warnings(changes: loading.MetadataChanges) -> list[str]:
 def _attempt_totals(building: Path, *, best_effort: bool = False) -> tuple[int | None, int | None, int | None]:
     """Requests, retries and failed attempts of every stage that talked to Kolada so far (a
     failed task attempt's requests count too)."""
+    if best_effort and not building.exists():
+        return None, None, None  # the run failed before its private copy existed
     try:
         with warehouse_db.connect(building) as con:
             return runlog.attempt_totals(con)

@@ -462,7 +462,7 @@ def test_cli_refresh_fails_with_a_clear_reason_and_keeps_the_warehouse(
     env.update(PREFECT_HOME=str(tmp_path / "prefect"), NO_COLOR="1")
     proc = subprocess.run(
         [str(KOLADA_CLI), "refresh", "--base-url", small_kolada.base_url, "-w", str(published), "--full",
-         "--mapping", str(small_model), "--rate-limit", "0"],
+         "--mapping", str(small_model)],
         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )
     output = proc.stdout + proc.stderr
