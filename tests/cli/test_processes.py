@@ -1,5 +1,6 @@
-"""No process outlives the command that started it: a SIGKILLed `kolada refresh` leaves no
-Prefect server behind; and sourcing scripts/bootstrap.sh changes only what it documents."""
+"""No process outlives the command that started it: a `kolada refresh` killed with SIGKILL or
+SIGTERM leaves no Prefect server behind; and sourcing scripts/bootstrap.sh changes only what it
+documents."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ def _uvicorn(proc: psutil.Process) -> list[psutil.Process]:
     return found
 
 
-def test_a_sigkilled_refresh_leaves_no_process_behind(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_a_killed_refresh_leaves_no_process_behind(tmp_path, sig):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "KOLADA_"))}
     env.update(PREFECT_HOME=str(tmp_path / "prefect"), KOLADA_WAREHOUSE=str(tmp_path / "w" / "kolada.duckdb"))
     cli = subprocess.Popen([str(KOLADA), "refresh", "--offline"], cwd=REPO, env=env,
@@ -47,10 +49,14 @@ def test_a_sigkilled_refresh_leaves_no_process_behind(tmp_path):
             time.sleep(0.2)
         descendants = me.children(recursive=True)
         assert descendants
-        cli.send_signal(signal.SIGKILL)
-        cli.wait()
+        cli.send_signal(sig)
+        code = cli.wait(timeout=60)
+        assert code != 0
         _gone, alive = psutil.wait_procs(descendants, timeout=15)
         assert not alive, f"left behind: {[(p.pid, p.cmdline()) for p in alive if p.is_running()]}"
+        if sig == signal.SIGTERM:  # stopped like Ctrl-C: the interrupted run is in the journal
+            journal = (tmp_path / "w" / "kolada.runs.jsonl").read_text(encoding="utf-8")
+            assert '"status": "failed"' in journal and "KeyboardInterrupt" in journal
     finally:  # only what this test started (other fixtures' servers are children of pytest too)
         if cli.poll() is None:
             cli.kill()
