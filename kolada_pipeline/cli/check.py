@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,16 @@ from kolada_pipeline.warehouse.paths import WarehousePaths
 
 # What check_model reads from Kolada's KPI records (besides the id).
 _KPI_COLUMNS = ("id", "title", "municipality_type", "publ_period", "publication_date", "prel_publication_date")
+_GROUP_SCHEMA = {"id": pl.String, "title": pl.String, "members_json": pl.String}
+
+
+def _group_frame(records: list[dict[str, Any]]) -> pl.DataFrame:
+    """Kolada's municipality group records as ``Metadata.municipality_groups`` has them."""
+    rows = [
+        (str(r["id"]), str(r.get("title") or ""), json.dumps(r.get("members") or [], ensure_ascii=False))
+        for r in records
+    ]
+    return pl.DataFrame(rows, schema=_GROUP_SCHEMA, orient="row")
 
 
 @dataclass(frozen=True)
@@ -43,15 +53,20 @@ class _Metadata:
     retired: set[str]
     kpi_records: pl.DataFrame  # _KPI_COLUMNS, as text
     retired_units: frozenset[str] = frozenset()  # units Kolada no longer lists, kept by the warehouse
+    # Kolada's municipality groups: id, title, members_json (for the model's comparison groups)
+    municipality_groups: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=_GROUP_SCHEMA))
 
     @classmethod
-    def of_records(cls, kpis: list[dict[str, Any]], units: list[dict[str, Any]]) -> _Metadata:
+    def of_records(
+        cls, kpis: list[dict[str, Any]], units: list[dict[str, Any]], groups: list[dict[str, Any]]
+    ) -> _Metadata:
         records = pl.DataFrame(
             {c: [None if r.get(c) is None else str(r[c]) for r in kpis] for c in _KPI_COLUMNS},
             schema=dict.fromkeys(_KPI_COLUMNS, pl.String),
         )
         titles = {str(r["id"]): str(r["title"]) for r in kpis}
-        return cls(titles, {str(r["id"]): str(r["type"]) for r in units}, set(), records)
+        unit_types = {str(r["id"]): str(r["type"]) for r in units}
+        return cls(titles, unit_types, set(), records, municipality_groups=_group_frame(groups))
 
 
 def _print(console: Console, text: str) -> None:
@@ -64,7 +79,9 @@ def _snapshot_metadata() -> _Metadata:
         with gzip.open(SNAPSHOT_DIR / name, "rt", encoding="utf-8") as f:
             return json.load(f)["values"]
 
-    return _Metadata.of_records(records("kpi.json.gz"), records("municipality.json.gz"))
+    return _Metadata.of_records(
+        records("kpi.json.gz"), records("municipality.json.gz"), records("municipality_groups.json.gz")
+    )
 
 
 def _warehouse_metadata(path: Path) -> _Metadata:
@@ -79,14 +96,33 @@ def _warehouse_metadata(path: Path) -> _Metadata:
             if "is_retired" in unit_columns  # warehouses built before units could retire lack it
             else set()
         )
+        groups = _warehouse_groups(con)
     records = pl.DataFrame(current, schema=dict.fromkeys(_KPI_COLUMNS, pl.String), orient="row")
     listed = {unit: kind for unit, kind in units.items() if unit not in gone}
-    return _Metadata(dict(zip(records["id"], records["title"])), listed, retired, records, frozenset(gone))
+    return _Metadata(
+        dict(zip(records["id"], records["title"])), listed, retired, records, frozenset(gone), groups
+    )
+
+
+def _warehouse_groups(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The warehouse's copy of Kolada's municipality groups, shaped like Kolada's records."""
+    members: dict[str, list[dict[str, Any]]] = {}
+    for group_id, unit_id, title in con.execute(
+        "SELECT municipality_group_id, municipality_id, member_title FROM core.municipality_group_member "
+        "ORDER BY municipality_group_id, municipality_id"
+    ).fetchall():
+        members.setdefault(group_id, []).append({"member_id": unit_id, "member_title": title})
+    groups = con.execute("SELECT municipality_group_id, title FROM core.municipality_group").fetchall()
+    return _group_frame([{"id": g, "title": t, "members": members.get(g, [])} for g, t in groups])
 
 
 def _kolada_metadata(base_url: str | None) -> _Metadata:
     with KoladaClient(base_url) as client:
-        return _Metadata.of_records(client.metadata_records("kpi"), client.metadata_records("municipality"))
+        return _Metadata.of_records(
+            client.metadata_records("kpi"),
+            client.metadata_records("municipality"),
+            client.metadata_records("municipality_groups"),
+        )
 
 
 def check_models(
@@ -112,7 +148,13 @@ def check_models(
             ok = False
             continue
         report = check_model(
-            model, meta.kpis, meta.units, retired, kpi_metadata=meta.kpi_records, retired_units=meta.retired_units
+            model,
+            meta.kpis,
+            meta.units,
+            retired,
+            kpi_metadata=meta.kpi_records,
+            retired_units=meta.retired_units,
+            municipality_groups=meta.municipality_groups,
         )
         _print(console, format_report(report))
         ok = ok and report.ok

@@ -14,12 +14,18 @@ meant although its id is fine: a KPI Kolada publishes for regions only in a muni
 model; a KPI for which Kolada plans no publication (no period, no date: its series has ended).
 Local KPIs without values, values for units the model does not show, and values by gender
 without a total are warned about too.
+
+Given Kolada's municipality groups (``municipality_groups=``), the comparison groups the model
+names (model.yaml's ``comparison_groups``, kpis.csv's ``comparison_group``) are checked: an id
+Kolada does not list is an error ("did you mean …?"); another municipality's "Liknande kommuner"
+group, and a group without the model's peers, are warnings.
 Everything quoted from a file is cut to a short excerpt with control characters escaped.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -114,6 +120,7 @@ def check_model(
     kpi_metadata: pl.DataFrame | None = None,
     retired_units: Collection[str] = (),
     today: dt.date | None = None,
+    municipality_groups: pl.DataFrame | None = None,
 ) -> CheckReport:
     """Check ``model`` against Kolada's metadata.
 
@@ -130,6 +137,10 @@ def check_model(
             history). A model naming one gets a warning, not "unknown unit", as for retired KPIs.
         today: the day an assessment may not be dated after, and against which assignments'
             deadlines are due (``datetime.date.today()`` when not given; tests set it).
+        municipality_groups: Kolada's municipality groups (``/v3/municipality_groups``) as a
+            frame with ``id``, ``title`` and ``members_json`` (a JSON list of ``member_id`` /
+            ``member_title``), as ``Metadata.municipality_groups`` in the refresh. Without it,
+            the model's comparison groups are not checked.
 
     The governance files (organisation, objectives, …) are checked too
     (:func:`~kolada_pipeline.followup.governance_check.check_governance`).
@@ -149,6 +160,8 @@ def check_model(
     _check_local_values(model, known_kpis, municipalities, gone, report)
     for problem in check_governance(model, known_kpis, retired, targets, today or dt.date.today()):
         report.add(problem)
+    if municipality_groups is not None:
+        _check_comparison_groups(model, _GroupFacts.of(municipality_groups), municipalities, report)
     return report
 
 
@@ -417,6 +430,124 @@ def _check_kpi_metadata(
             f"{'it' if len(municipality_only) == 1 else 'them'}"
         )
         report.add(ModelProblem(model.files["model"], model.yaml_lines.get("region"), message, "note"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparison groups: model.yaml's comparison_groups and kpis.csv's comparison_group
+# ---------------------------------------------------------------------------------------------
+
+#: RKA's similar-municipalities groups: "Liknande kommuner[,] <area>, <municipality>, <vintage>"
+#: (the same pattern as mart.comparison_group).
+_SIMILAR_TITLE = re.compile(r"Liknande kommuner,? (?P<area>.+?), (?P<municipality>.+), (?P<vintage>[0-9]{4})")
+
+
+@dataclass(frozen=True)
+class _GroupFacts:
+    """Kolada's municipality groups as the check needs them."""
+
+    titles: dict[str, str]  # group id -> title
+    members: dict[str, frozenset[str]]  # group id -> member ids
+    unit_titles: dict[str, str]  # municipality id -> its name, from the groups' member titles
+
+    @classmethod
+    def of(cls, groups: pl.DataFrame) -> _GroupFacts:
+        titles: dict[str, str] = {}
+        members: dict[str, frozenset[str]] = {}
+        unit_titles: dict[str, str] = {}
+        for group_id, title, members_json in groups.select("id", "title", "members_json").iter_rows():
+            listed = json.loads(members_json) if members_json else []
+            titles[group_id] = title or ""
+            members[group_id] = frozenset(str(m["member_id"]) for m in listed)
+            for m in listed:
+                if m.get("member_title"):
+                    unit_titles.setdefault(str(m["member_id"]), str(m["member_title"]))
+        return cls(titles, members, unit_titles)
+
+    def similar(self, group_id: str) -> re.Match[str] | None:
+        return _SIMILAR_TITLE.fullmatch(self.titles.get(group_id, ""))
+
+    def own_similar(self, municipality: str, area: str) -> str | None:
+        """The municipality's newest "Liknande kommuner <area>" group, if Kolada lists one."""
+        found = [
+            (int(m["vintage"]), group_id)
+            for group_id in self.titles
+            if (m := self.similar(group_id)) and m["municipality"] == municipality and m["area"] == area
+        ]
+        return max(found)[1] if found else None
+
+    def describe(self, group_id: str) -> str:
+        return f"{group_id} ({_short(self.titles[group_id])})"
+
+
+def _check_comparison_groups(
+    model: FollowUpModel, groups: _GroupFacts, units: Mapping[str, str], report: CheckReport
+) -> None:
+    """Each group id the model names must be a municipality group Kolada lists; warn where it
+    cannot compare as meant: another municipality's similar municipalities, or a group that
+    leaves out the model's peers."""
+    model_file = model.files["model"]
+    named: list[tuple[str, Path, int | None]] = []
+    seen: dict[str, int | None] = {}
+    for index, group_id in enumerate(model.comparison_groups):
+        line = model.yaml_lines.get(f"comparison_groups.{index}")
+        if group_id in seen:  # an error: the refresh could not store the model
+            message = f"comparison group '{excerpt(group_id)}' is listed twice (first on line {seen[group_id]}): remove one"
+            report.add(ModelProblem(model_file, line, message))
+            continue
+        seen[group_id] = line
+        named.append((group_id, model_file, line))
+    named += [(k.comparison_group, model.file_of(k), k.line) for k in model.kpis if k.comparison_group is not None]
+    if not named:
+        return
+    if not groups.titles:
+        message = (
+            "Kolada's list of municipality groups is empty (an outage?): the comparison groups "
+            "could not be checked"
+        )
+        report.add(ModelProblem(model_file, model.yaml_lines.get("comparison_groups"), message, "warning"))
+        return
+    focus = model.focus_municipality_id
+    focus_title = groups.unit_titles.get(focus)
+    for group_id, file, line in named:
+        row = _Row(report, file, line)
+        if group_id not in groups.titles:
+            row.add(f"comparison group '{excerpt(group_id)}' is not a municipality group Kolada lists{_group_hint(group_id, groups, units)}")
+            continue
+        similar = groups.similar(group_id)
+        if similar is not None and focus_title is not None and similar["municipality"] != focus_title:
+            own = groups.own_similar(focus_title, similar["area"])
+            instead = f": use {focus_title}'s own, {groups.describe(own)}" if own else ""
+            row.add(
+                f"comparison group {groups.describe(group_id)} is the similar municipalities of "
+                f"{excerpt(similar['municipality'])}, not of the focus {focus_title} ({focus}){instead}",
+                "warning",
+            )
+            continue
+        if similar is not None:  # the focus's own: RKA chose its members, the peers are compared anyway
+            continue
+        missing = [peer for peer in model.peer_municipality_ids if peer not in groups.members[group_id]]
+        if missing:
+            names = ", ".join(f"{p} ({excerpt(groups.unit_titles.get(p, '?'))})" for p in missing[:_EXAMPLES])
+            more = f" and {len(missing) - _EXAMPLES} more" if len(missing) > _EXAMPLES else ""
+            row.add(
+                f"comparison group {groups.describe(group_id)} does not contain the model's "
+                f"{'peer' if len(missing) == 1 else 'peers'} {names}{more}: its mean compares "
+                f"{excerpt(focus_title or focus)} with other municipalities than its peers",
+                "warning",
+            )
+
+
+def _group_hint(group_id: str, groups: _GroupFacts, units: Mapping[str, str]) -> str:
+    """Why an id is not a group, and the groups it may have meant: a unit or KPI id, a title
+    written instead of an id, or ids that look like a typo of it."""
+    if group_id in units:
+        return f": it is a {'municipality' if units[group_id] == 'K' else 'unit'} id; group ids look like G33615"
+    same = [group_id.strip().upper()] if group_id.strip().upper() in groups.titles else []
+    by_title = [g for g, title in groups.titles.items() if title.casefold() == group_id.strip().casefold()]
+    candidates = same or by_title or closest_ids(group_id, groups.titles)
+    if not candidates:
+        return " (group ids look like G33615; see kolada.se or mart.comparison_group)"
+    return " — did you mean " + ", ".join(groups.describe(c) for c in candidates) + "?"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -195,6 +195,8 @@ class KpiMapping:
     ``goals`` and ``targets`` are kept as written (validity is ``check_model``'s job).
     ``higher_is_better`` is ``None`` when neither direction is better (e.g. a dependency ratio).
     ``is_local`` tells which file the row came from: ``local_kpis.csv`` when true.
+    ``comparison_group``: the Kolada municipality group (``G…``) the KPI is compared with instead
+    of the focus's similar municipalities for its area (``kpis.csv``'s optional column).
     """
 
     kpi_id: str
@@ -206,6 +208,7 @@ class KpiMapping:
     note: str | None = None
     line: int = 0
     is_local: bool = False
+    comparison_group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -238,7 +241,9 @@ class FollowUpModel:
     ``activities``, ``indicators``, ``assessments``; all but the first two only when the model
     names them). ``governance`` holds the governance files' rows (``None`` for a model built
     without ``load_model``, treated as empty). ``min_ranked_count``: the fewest municipalities
-    with a value for which a rank band is given.
+    with a value for which a rank band is given. ``comparison_groups``: model.yaml's Kolada
+    municipality groups (``G…``) that replace the default comparisons (the focus's similar
+    municipalities, its county, all municipalities); empty means the defaults.
     """
 
     name: str
@@ -257,6 +262,7 @@ class FollowUpModel:
     notes: tuple[ModelProblem, ...] = field(default=(), repr=False)
     min_ranked_count: int = DEFAULT_MIN_RANKED_COUNT
     governance: Governance | None = field(default=None, repr=False)
+    comparison_groups: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return (
@@ -269,6 +275,12 @@ class FollowUpModel:
     def file_of(self, mapping: KpiMapping) -> Path:
         """The file a KPI row came from."""
         return self.files["local_kpis" if mapping.is_local else "kpis"]
+
+    def comparison_group_ids(self) -> list[str]:
+        """Every municipality group the model names, in file order without repeats: model.yaml's
+        ``comparison_groups``, then kpis.csv's ``comparison_group`` cells."""
+        per_kpi = [k.comparison_group for k in self.kpis if k.comparison_group is not None]
+        return list(dict.fromkeys([*self.comparison_groups, *per_kpi]))
 
     def kolada_kpi_ids(self) -> list[str]:
         """Every Kolada KPI the model needs from Kolada, in file order without repeats: the rows
@@ -289,7 +301,9 @@ class FollowUpModel:
         ``model_municipality``, ``goal_kpi``, ``local_kpi`` and ``local_value`` come ``model``
         (one row: the model's name and settings) and the governance tables (``org_unit``,
         ``objective``, ``assignment``, ``object_goal``, ``activity``, ``indicator``,
-        ``assessment``), empty for a model without governance files.
+        ``assessment``), empty for a model without governance files, and the comparison groups
+        (``model_comparison_group`` from model.yaml, ``kpi_comparison_group`` from kpis.csv; no
+        rows where the files name none, so that the defaults apply).
         """
         from kolada_pipeline.followup.governance import Governance, governance_frames
 
@@ -371,6 +385,31 @@ class FollowUpModel:
             "local_value": local_value,
             "model": model,
             **governance,
+            **self._comparison_frames(excluded),
+        }
+
+    def _comparison_frames(self, excluded: Collection[str]) -> dict[str, pl.DataFrame]:
+        """``model_comparison_group`` and ``kpi_comparison_group``, one row per key (the first
+        wins: the check reports repeats as errors before a refresh gets here)."""
+        focus = self.focus_municipality_id
+        groups = list(dict.fromkeys(self.comparison_groups))
+        per_kpi: dict[str, str] = {}
+        for mapping in self.kpis:
+            if mapping.comparison_group is not None and not mapping.is_local and mapping.kpi_id not in excluded:
+                per_kpi.setdefault(mapping.kpi_id, mapping.comparison_group)
+        return {
+            "model_comparison_group": pl.DataFrame(
+                {"focus_municipality_id": [focus] * len(groups), "group_id": groups},
+                schema=dict.fromkeys(("focus_municipality_id", "group_id"), pl.String),
+            ),
+            "kpi_comparison_group": pl.DataFrame(
+                {
+                    "focus_municipality_id": [focus] * len(per_kpi),
+                    "kpi_id": list(per_kpi),
+                    "group_id": list(per_kpi.values()),
+                },
+                schema=dict.fromkeys(("focus_municipality_id", "kpi_id", "group_id"), pl.String),
+            ),
         }
 
 
@@ -472,6 +511,7 @@ def load_model(path: Path) -> FollowUpModel:
         notes=tuple(notes),
         min_ranked_count=spec.min_ranked_count,
         governance=governance,
+        comparison_groups=spec.comparison_groups,
     )
 
 
@@ -623,7 +663,7 @@ def _decode(path: Path, data: bytes, problems: list[ModelProblem]) -> _Text | No
 # model.yaml
 # ---------------------------------------------------------------------------------------------
 
-_YAML_KEYS = ("name", "focus_municipality", "peers", "region", "min_ranked_count", "files")
+_YAML_KEYS = ("name", "focus_municipality", "peers", "region", "min_ranked_count", "comparison_groups", "files")
 # The governance files (read by governance.py) and "stories" (kept for a later version: only
 # checked to lie inside the folder) follow the follow-up files.
 _FILE_KEYS = (
@@ -649,6 +689,7 @@ class _ModelSpec:
     files: dict[str, str]
     lines: dict[str, int]
     min_ranked_count: int = DEFAULT_MIN_RANKED_COUNT
+    comparison_groups: tuple[str, ...] = ()
 
 
 def _line(node: yaml.Node) -> int:
@@ -753,20 +794,11 @@ def _read_model_yaml(path: Path, problems: list[ModelProblem], notes: list[Model
             problems.append(ModelProblem(path, line, "'region' must be a single id such as \"0005\""))
         region = region or None
 
-    peers: list[str] = []
-    if "peers" in items:
-        line, node = items["peers"]
-        lines["peers"] = line
-        if isinstance(node, yaml.SequenceNode):
-            for item in node.value:
-                value = _scalar(item)
-                if not value:
-                    problems.append(ModelProblem(path, _line(item), "each peer must be a single municipality id"))
-                    continue
-                lines[f"peers.{len(peers)}"] = _line(item)
-                peers.append(value)
-        elif _scalar(node) != "":  # "peers:" with nothing after it means no peers
-            problems.append(ModelProblem(path, line, "'peers' must be a list of ids, e.g. [\"0561\", \"0562\"]"))
+    peers = _id_list(items, "peers", "each peer must be a single municipality id", '"0561", "0562"', path, lines, problems)
+    groups = _id_list(
+        items, "comparison_groups", "each comparison group must be a single Kolada group id", '"G37568", "G33615"',
+        path, lines, problems,
+    )
 
     min_ranked_count = DEFAULT_MIN_RANKED_COUNT
     if "min_ranked_count" in items:
@@ -803,7 +835,36 @@ def _read_model_yaml(path: Path, problems: list[ModelProblem], notes: list[Model
 
     if len(problems) > before:
         return None
-    return _ModelSpec(name, focus, tuple(peers), region, files, lines, min_ranked_count)
+    return _ModelSpec(name, focus, tuple(peers), region, files, lines, min_ranked_count, tuple(groups))
+
+
+def _id_list(
+    items: Mapping[str, tuple[int, yaml.Node]],
+    key: str,
+    item_problem: str,
+    example: str,
+    path: Path,
+    lines: dict[str, int],
+    problems: list[ModelProblem],
+) -> list[str]:
+    """A list of ids under ``key`` (``peers``, ``comparison_groups``); ``lines`` gets the key's
+    line and each item's (``peers.0`` …). ``key:`` with nothing after it means an empty list."""
+    ids: list[str] = []
+    if key not in items:
+        return ids
+    line, node = items[key]
+    lines[key] = line
+    if isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            value = _scalar(item)
+            if not value:
+                problems.append(ModelProblem(path, _line(item), item_problem))
+                continue
+            lines[f"{key}.{len(ids)}"] = _line(item)
+            ids.append(value)
+    elif _scalar(node) != "":
+        problems.append(ModelProblem(path, line, f"'{key}' must be a list of ids, e.g. [{example}]"))
+    return ids
 
 
 # ---------------------------------------------------------------------------------------------
@@ -812,7 +873,7 @@ def _read_model_yaml(path: Path, problems: list[ModelProblem], notes: list[Model
 
 # (required, optional) columns of each file. Any other column is an error: a misspelt
 # optional column ("higher_is_beter") would otherwise be dropped without a word.
-_KPI_COLUMNS = (("kpi_id", "goals"), ("targets", "higher_is_better", "area", "evidence", "note"))
+_KPI_COLUMNS = (("kpi_id", "goals"), ("targets", "higher_is_better", "area", "evidence", "note", "comparison_group"))
 _LOCAL_KPI_COLUMNS = (
     ("kpi_id", "title", "goals"),
     ("description", "targets", "higher_is_better", "area", "note"),
@@ -999,6 +1060,13 @@ def _parse_mapping(
                 "or leave it empty when neither direction is better",
             )
         )
+    group = row.get("comparison_group", "")
+    if len(_split_list(group)) > 1 or (group and re.search(r"\s", group)):
+        message = (
+            f"comparison_group of {shown_id} is '{excerpt(group)}': write one Kolada municipality group id, "
+            "e.g. G36108, or leave it empty"
+        )
+        problems.append(ModelProblem(file, line, message))
     return KpiMapping(
         kpi_id=kpi_id,
         goals=tuple(goals),
@@ -1009,6 +1077,7 @@ def _parse_mapping(
         note=row.get("note") or None,
         line=line,
         is_local=is_local,
+        comparison_group=group or None,
     )
 
 

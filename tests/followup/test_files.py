@@ -106,8 +106,11 @@ def test_to_frames_shapes() -> None:
     assert set(frames) == {
         "model_municipality", "goal_kpi", "local_kpi", "local_value", "model",
         "org_unit", "objective", "assignment", "object_goal", "activity", "indicator", "assessment",
+        "model_comparison_group", "kpi_comparison_group",
     }  # fmt: skip
     assert frames["model"].rows() == [("0584", "Vadstena", 20)]
+    # The bundled model names no comparison groups: the defaults apply in SQL.
+    assert frames["model_comparison_group"].is_empty() and frames["kpi_comparison_group"].is_empty()
 
     units = frames["model_municipality"]
     assert units.columns == ["focus_municipality_id", "municipality_id", "role", "model_name"]
@@ -240,7 +243,8 @@ def test_missing_and_unknown_columns(model_dir: Path, edit) -> None:
     assert {(p.file, p.line) for p in problems} == {(model_dir / "kpis.csv", 1)}
     assert sorted(p.message for p in problems) == [
         "missing required column 'goals'",
-        "unknown column 'higher_is_beter'; known columns: kpi_id, goals, targets, higher_is_better, area, evidence, note",
+        "unknown column 'higher_is_beter'; known columns: kpi_id, goals, targets, higher_is_better, area, evidence, note, "
+        "comparison_group",
     ]
 
 

@@ -4,6 +4,9 @@ DELETE FROM mapping.goal;
 INSERT INTO mapping.goal BY NAME SELECT goal, title_sv, title_en, colour FROM new_goal;
 DELETE FROM mapping.target;
 INSERT INTO mapping.target BY NAME SELECT target, goal FROM new_target;
+-- Kolada's operating areas → RKA's similar-municipalities areas (reference/comparison_areas.csv).
+DELETE FROM mapping.comparison_area;
+INSERT INTO mapping.comparison_area BY NAME SELECT operating_area, area FROM new_comparison_area;
 DELETE FROM mapping.model;
 INSERT INTO mapping.model BY NAME SELECT * FROM new_model;
 DELETE FROM mapping.model_municipality;
@@ -32,3 +35,9 @@ DELETE FROM mapping.indicator;
 INSERT INTO mapping.indicator BY NAME SELECT * FROM new_indicator;
 DELETE FROM mapping.assessment;
 INSERT INTO mapping.assessment BY NAME SELECT * FROM new_assessment;
+-- The comparison groups the files name: model.yaml's comparison_groups, kpis.csv's
+-- comparison_group; no rows where they name none (mart.comparison_group then uses the defaults).
+DELETE FROM mapping.model_comparison_group;
+INSERT INTO mapping.model_comparison_group BY NAME SELECT * FROM new_model_comparison_group;
+DELETE FROM mapping.kpi_comparison_group;
+INSERT INTO mapping.kpi_comparison_group BY NAME SELECT * FROM new_kpi_comparison_group;
