@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import duckdb
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-
-import duckdb
 
 from kolada_client import KoladaClient, MalformedResponseError, RetriesExhaustedError, redact_url, resolve_base_url
 from kolada_pipeline.followup import (
@@ -34,14 +33,20 @@ from kolada_pipeline.followup import (
     load_model,
     load_retired_kpis,
 )
+from kolada_pipeline.followup.tables import load_models
+from kolada_pipeline.quality import import_great_expectations_in_background
 from kolada_pipeline.warehouse import db as warehouse_db
 from kolada_pipeline.warehouse import load as loading
 from kolada_pipeline.warehouse import runlog
 from kolada_pipeline.warehouse.marts import build_marts
-from kolada_pipeline.followup.tables import load_models
 from kolada_pipeline.warehouse.paths import WarehousePaths
-from kolada_pipeline.quality import import_great_expectations_in_background
-from kolada_pipeline.warehouse.publish import discard_private_copy, keep_failed, publish, refresh_lock, start_private_copy
+from kolada_pipeline.warehouse.publish import (
+    discard_private_copy,
+    keep_failed,
+    publish,
+    refresh_lock,
+    start_private_copy,
+)
 from kolada_pipeline.warehouse.schema import ensure_schema
 from kolada_pipeline.warehouse.sqlfiles import read_sql
 from kolada_pipeline.warehouse.state import (
@@ -105,7 +110,7 @@ def _transient(task: Any, task_run: Any, state: Any) -> bool:
         state.result()
     except (RetriesExhaustedError, MalformedResponseError):
         return True
-    except Exception:  # noqa: BLE001 - everything else is not transient
+    except Exception:
         return False
     return False
 
@@ -209,14 +214,25 @@ def fetch_values(
             log.info("%d KPI(s) are new to the warehouse and are fetched in full: %s", len(full), ", ".join(full))
         with _counted_client(settings, con, "values") as client:
             stage = loading.stage_values(
-                con, client, unit_types=unit_types, full_kpis=full, delta_kpis=delta, from_date=from_date, run_id=run_id, now=now,
+                con,
+                client,
+                unit_types=unit_types,
+                full_kpis=full,
+                delta_kpis=delta,
+                from_date=from_date,
+                run_id=run_id,
+                now=now,
                 on_progress=lambda requests, rows: progress.report("values", requests, rows),
             )
             group_id = loading.all_municipalities_group(con)
             if group_id is None:
-                log.warning("Kolada lists no group of all municipalities; completeness is not checked against its count")
+                log.warning(
+                    "Kolada lists no group of all municipalities; completeness is not checked against its count"
+                )
             else:
-                loading.stage_kolada_counts(con, client, group_id, full_kpis=full, delta_kpis=delta, from_date=from_date)
+                loading.stage_kolada_counts(
+                    con, client, group_id, full_kpis=full, delta_kpis=delta, from_date=from_date
+                )
         return stage
 
 
@@ -267,8 +283,12 @@ def quality_gate(
     failures += row_count_failures(state.row_counts, counts, settings.max_row_drop)
     failures += rejected_share_failures(stage.staged, stage.rejected, settings.max_rejected_share)
     failures += completeness or []
-    log.info("Quality gate: %s (Great Expectations %.1f s), Data Docs %s",
-             "FAILED" if failures else "passed", report.seconds, report.docs_index)
+    log.info(
+        "Quality gate: %s (Great Expectations %.1f s), Data Docs %s",
+        "FAILED" if failures else "passed",
+        report.seconds,
+        report.docs_index,
+    )
     return failures, str(report.docs_index)
 
 
@@ -310,8 +330,11 @@ def run_refresh(settings: RefreshSettings, mode: Mode = "auto") -> dict[str, Any
         state = read_published_state(paths.published)
         resolved, from_date = choose_mode(mode, state, now.date())
         run = runlog.RunRecord(
-            run_id=f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}", started_at=now, mode=resolved,
-            from_date=from_date, base_url=redact_url(base_url),
+            run_id=f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}",
+            started_at=now,
+            mode=resolved,
+            from_date=from_date,
+            base_url=redact_url(base_url),
         )
         runlog.append(paths.journal, run)
         warnings: list[str] = []
@@ -353,13 +376,23 @@ def run_refresh(settings: RefreshSettings, mode: Mode = "auto") -> dict[str, Any
             raise
         runlog.append(paths.journal, run)
     summary = {k: v for k, v in run.safe().items() if k != "extra"}
-    summary.update(tables=mart_counts, warnings=warnings, warehouse=str(paths.published),
-                   failed_attempts=run.extra.get("failed_attempts", 0),
-                   retired_units=[{"municipality_id": i, "title": t} for i, t in changes.retired_units])
+    summary.update(
+        tables=mart_counts,
+        warnings=warnings,
+        warehouse=str(paths.published),
+        failed_attempts=run.extra.get("failed_attempts", 0),
+        retired_units=[{"municipality_id": i, "title": t} for i, t in changes.retired_units],
+    )
     log.info(
         "Refresh %s (%s): %d requests, %d rows fetched, %d inserted, %d revised, %d deleted, %d rejected",
-        run.run_id, run.mode, run.requests, run.rows_fetched, run.rows_inserted, run.rows_revised,
-        run.rows_deleted, run.rows_rejected,
+        run.run_id,
+        run.mode,
+        run.requests,
+        run.rows_fetched,
+        run.rows_inserted,
+        run.rows_revised,
+        run.rows_deleted,
+        run.rows_rejected,
     )
     return summary
 

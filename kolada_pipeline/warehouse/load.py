@@ -22,8 +22,8 @@ import duckdb
 import polars as pl
 
 from kolada_client import KoladaClient, redact_url
-
 from kolada_pipeline.quality.boundary import REJECTED_COLUMNS, Screened, screen_metadata, screen_values
+
 from .runlog import ScrubFilter
 from .sqlfiles import read_sql, run_script
 
@@ -68,10 +68,8 @@ class Metadata:
         if self.rejected.height == 0:
             return ""
         kinds = ", ".join(f"{bad:,} of {got:,} {kind} records" for kind, (got, bad) in self.screened.items() if bad)
-        reasons = (
-            self.rejected.group_by("reason").len().sort(["len", "reason"], descending=[True, False]).head(top)
-        )
-        why = "; ".join(f"{_short(r)} ({n:,}×)" for r, n in reasons.iter_rows())
+        reasons = self.rejected.group_by("reason").len().sort(["len", "reason"], descending=[True, False]).head(top)
+        why = "; ".join(f"{_short(r)} ({n:,} records)" for r, n in reasons.iter_rows())
         return (
             f"Kolada's metadata was rejected at the API boundary: {kinds or f'{self.rejected.height:,} records'}. "
             f"Top reasons: {why}. See meta.rejected_row in the failed copy."
@@ -114,8 +112,9 @@ def _members(groups: pl.DataFrame) -> pl.DataFrame:
         for gid, members in zip(groups["id"], groups["members_json"], strict=True)
         for m in json.loads(members)
     ]
-    return pl.DataFrame(rows, schema={"group_id": pl.String, "member_id": pl.String, "member_title": pl.String},
-                        orient="row").unique(["group_id", "member_id"], keep="first", maintain_order=True)
+    return pl.DataFrame(
+        rows, schema={"group_id": pl.String, "member_id": pl.String, "member_title": pl.String}, orient="row"
+    ).unique(["group_id", "member_id"], keep="first", maintain_order=True)
 
 
 @dataclass
@@ -129,10 +128,12 @@ class MetadataChanges:
 def _listed(good: pl.DataFrame, rejected: pl.DataFrame, column: str) -> pl.DataFrame:
     """Ids Kolada listed: accepted records and records rejected at the boundary alike (a record
     with a changed type is still listed, so it is not retired)."""
-    return pl.concat([
-        good.select(pl.col("id").alias(column)),
-        rejected.filter(pl.col(column).is_not_null()).select(column),
-    ])
+    return pl.concat(
+        [
+            good.select(pl.col("id").alias(column)),
+            rejected.filter(pl.col(column).is_not_null()).select(column),
+        ]
+    )
 
 
 def load_metadata(con: duckdb.DuckDBPyConnection, meta: Metadata, now: dt.datetime) -> MetadataChanges:
@@ -167,10 +168,15 @@ def load_metadata(con: duckdb.DuckDBPyConnection, meta: Metadata, now: dt.dateti
         for name in relations:
             con.unregister(name)
     if retired_kpis:
-        log.warning("Kolada no longer lists %d KPI(s), now marked retired: %s", len(retired_kpis), ", ".join(retired_kpis))
+        log.warning(
+            "Kolada no longer lists %d KPI(s), now marked retired: %s", len(retired_kpis), ", ".join(retired_kpis)
+        )
     if retired_units:
-        log.warning("Kolada no longer lists %d unit(s), now marked retired (their values are kept): %s",
-                    len(retired_units), ", ".join(f"{i} {t}" for i, t in retired_units))
+        log.warning(
+            "Kolada no longer lists %d unit(s), now marked retired (their values are kept): %s",
+            len(retired_units),
+            ", ".join(f"{i} {t}" for i, t in retired_units),
+        )
     return MetadataChanges(sorted(retired_kpis), sorted(retired_units))
 
 
@@ -181,8 +187,14 @@ def _safe_rejections(rejected: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col("source_url").replace({u: redact_url(u) for u in urls}))
 
 
-def record_rejections(con: duckdb.DuckDBPyConnection, rejected: pl.DataFrame, run_id: str, now: dt.datetime,
-                      *, script: str = "load/record_metadata_rejections.sql") -> int:
+def record_rejections(
+    con: duckdb.DuckDBPyConnection,
+    rejected: pl.DataFrame,
+    run_id: str,
+    now: dt.datetime,
+    *,
+    script: str = "load/record_metadata_rejections.sql",
+) -> int:
     """Append rejections to ``meta.rejected_row`` (or, with ``load/stage_rejections.sql``, to the
     fetch's staging); returns how many."""
     if rejected.height == 0:
@@ -280,7 +292,14 @@ def _stage_chunk(
             schema={"source_id": pl.Int32, "url": pl.String},
         ),
         "good_rows": screened.good.select(
-            "kpi_id", "municipality_id", "year", "gender", "value", "count", "status", "is_deleted",
+            "kpi_id",
+            "municipality_id",
+            "year",
+            "gender",
+            "value",
+            "count",
+            "status",
+            "is_deleted",
             pl.col("source_url").cast(pl.String).replace_strict(sources, return_dtype=pl.Int32).alias("source_id"),
         ),
     }

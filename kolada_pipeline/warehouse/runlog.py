@@ -117,9 +117,24 @@ class RunRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
     COLUMNS = (
-        "run_id", "started_at", "finished_at", "mode", "from_date", "kpis", "requests", "retries",
-        "rows_fetched", "rows_inserted", "rows_revised", "rows_deleted", "rows_rejected", "status",
-        "error", "gate_passed", "data_docs", "base_url",
+        "run_id",
+        "started_at",
+        "finished_at",
+        "mode",
+        "from_date",
+        "kpis",
+        "requests",
+        "retries",
+        "rows_fetched",
+        "rows_inserted",
+        "rows_revised",
+        "rows_deleted",
+        "rows_rejected",
+        "status",
+        "error",
+        "gate_passed",
+        "data_docs",
+        "base_url",
     )
 
     def row(self) -> dict[str, Any]:

@@ -166,8 +166,16 @@ def test_the_kolada_command_prints_no_secret_on_failure_or_success(small_kolada,
     url = with_credentials(small_kolada.base_url)
 
     def kolada(*model: Path, debug: bool = False) -> subprocess.CompletedProcess:
-        args = [str(KOLADA_CLI), *(["--debug"] if debug else []), "refresh", "--base-url", url,
-                "--warehouse", str(published), "--full"]
+        args = [
+            str(KOLADA_CLI),
+            *(["--debug"] if debug else []),
+            "refresh",
+            "--base-url",
+            url,
+            "--warehouse",
+            str(published),
+            "--full",
+        ]
         for m in model:
             args += ["--mapping", str(m)]
         return subprocess.run(args, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
@@ -205,8 +213,14 @@ def test_scrub_removes_url_credentials_environment_secrets_and_given_secrets(mon
 
 def test_the_stored_error_is_capped_in_the_journal_and_in_meta_refresh_run(tmp_path):
     huge = "x" * 10_000
-    record = runlog.RunRecord(run_id="r1", started_at=dt.datetime(2026, 1, 1), mode="full", status="failed",
-                              error=f"RefreshFailed: {huge}", base_url=with_credentials("http://h/v3"))
+    record = runlog.RunRecord(
+        run_id="r1",
+        started_at=dt.datetime(2026, 1, 1),
+        mode="full",
+        status="failed",
+        error=f"RefreshFailed: {huge}",
+        base_url=with_credentials("http://h/v3"),
+    )
     path = tmp_path / "kolada.runs.jsonl"
     runlog.append(path, record)
     [kept] = runlog.read(path)
@@ -249,9 +263,12 @@ def test_a_unit_kolada_stops_listing_keeps_its_whole_history(warehouse_copy, kol
 
     assert summary["status"] == "succeeded" and summary["rows_deleted"] == 0
     assert query(warehouse_copy, "SELECT count(*) FROM core.kpi_value WHERE municipality_id = '0180'")[0][0] == held
-    assert query(warehouse_copy, "SELECT count(*) FROM core.kpi_value_revision WHERE municipality_id = '0180'")[0][0] == 0
-    assert query(warehouse_copy, "SELECT title, type, is_retired FROM core.municipality WHERE municipality_id = '0180'") == [
-        ("Stockholm", "K", True)]
+    assert (
+        query(warehouse_copy, "SELECT count(*) FROM core.kpi_value_revision WHERE municipality_id = '0180'")[0][0] == 0
+    )
+    assert query(
+        warehouse_copy, "SELECT title, type, is_retired FROM core.municipality WHERE municipality_id = '0180'"
+    ) == [("Stockholm", "K", True)]
     assert query(warehouse_copy, "SELECT count(*) FROM core.municipality WHERE is_retired")[0][0] == 1
     assert summary["retired_units"] == [{"municipality_id": "0180", "title": "Stockholm"}]
     assert any("0180 Stockholm" in w and "no longer lists" in w for w in summary["warnings"]), summary["warnings"]
@@ -264,15 +281,19 @@ def test_a_warehouse_from_before_retired_units_gains_the_column():
     """core.municipality is created with CREATE TABLE IF NOT EXISTS: an old one gets the column."""
     con = duckdb.connect()
     con.execute("CREATE SCHEMA core")
-    con.execute("CREATE TABLE core.municipality (municipality_id VARCHAR PRIMARY KEY, title VARCHAR NOT NULL, "
-                "type VARCHAR NOT NULL)")
+    con.execute(
+        "CREATE TABLE core.municipality (municipality_id VARCHAR PRIMARY KEY, title VARCHAR NOT NULL, "
+        "type VARCHAR NOT NULL)"
+    )
     con.execute("INSERT INTO core.municipality VALUES ('0180', 'Stockholm', 'K')")
     ensure_schema(con)
     assert con.execute("SELECT municipality_id, is_retired FROM core.municipality").fetchall() == [("0180", False)]
 
 
 @pytest.mark.parametrize("drift", ["is_divided_by_gender as text", "unit ids as numbers"])
-def test_metadata_rejected_at_the_boundary_is_reported_as_such(drift, plain_refresh, small_kolada, small_model, tmp_path):
+def test_metadata_rejected_at_the_boundary_is_reported_as_such(
+    drift, plain_refresh, small_kolada, small_model, tmp_path
+):
     snapshot = small_kolada.snapshot
     if drift == "is_divided_by_gender as text":
         for kpi in snapshot.kpis:
@@ -318,8 +339,13 @@ def test_a_retried_values_task_leaves_what_a_clean_run_would_and_counts_every_re
     small_kolada.add_fault(Fault("503", times=3, match="region_type=L"))
     published = tmp_path / "kolada.duckdb"
 
-    summary = refresh(mode="full", warehouse=str(published), base_url=small_kolada.base_url,
-                      mapping=[str(small_model)], rate_limit=None)
+    summary = refresh(
+        mode="full",
+        warehouse=str(published),
+        base_url=small_kolada.base_url,
+        mapping=[str(small_model)],
+        rate_limit=None,
+    )
 
     assert summary["status"] == "succeeded"
     assert summary["failed_attempts"] == 1, "the values task was not retried: the case did not happen"

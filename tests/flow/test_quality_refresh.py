@@ -55,8 +55,7 @@ def small_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Vadstena's model cut down to SMALL_KPIS (their goals, targets and polarity as bundled)."""
     folder = tmp_path_factory.mktemp("small_model")
     (folder / "model.yaml").write_text(
-        'name: Small\nfocus_municipality: "0584"\npeers: ["0561", "0562"]\nregion: "0005"\n'
-        "files:\n  kpis: kpis.csv\n",
+        'name: Small\nfocus_municipality: "0584"\npeers: ["0561", "0562"]\nregion: "0005"\nfiles:\n  kpis: kpis.csv\n',
         encoding="utf-8",
     )
     with open(ROOT / "mappings" / "vadstena" / "kpis.csv", encoding="utf-8", newline="") as f:
@@ -198,7 +197,11 @@ def check_raw(kind: str, raw: dict, o: dict, e: dict) -> None:
     """The raw JSON of a rejection is the record as received (or, for a well-formed object, the row)."""
     if kind == "gender_x":  # a well-formed object: the parsed row is kept
         assert (raw["kpi_id"], raw["municipality_id"], raw["year"], raw["gender"]) == (
-            o["kpi"], o["municipality"], o["period"], "X")
+            o["kpi"],
+            o["municipality"],
+            o["period"],
+            "X",
+        )
         assert raw["value"] == e["value"]
     elif kind == "value_abc":  # the malformed object exactly as Kolada sent it
         assert raw == dict(o, values=[dict(e, value="abc"), *o["values"][1:]])
@@ -206,11 +209,20 @@ def check_raw(kind: str, raw: dict, o: dict, e: dict) -> None:
         assert raw == {k: v for k, v in o.items() if k != "period"}
     elif kind == "bad_kpi_id":
         assert (raw["kpi_id"], raw["municipality_id"], raw["year"], raw["gender"]) == (
-            "XYZ12", o["municipality"], o["period"], e["gender"])
+            "XYZ12",
+            o["municipality"],
+            o["period"],
+            e["gender"],
+        )
         assert raw["value"] == e["value"]
     elif kind == "duplicate":
         assert (raw["kpi"], raw["municipality"], raw["period"], raw["gender"], raw["value"]) == (
-            o["kpi"], o["municipality"], o["period"], e["gender"], e["value"])
+            o["kpi"],
+            o["municipality"],
+            o["period"],
+            e["gender"],
+            e["value"],
+        )
 
 
 def assert_nothing_malformed_published(path: Path, kpis=SMALL_KPIS) -> None:
@@ -255,9 +267,7 @@ def test_bad_rows_are_quarantined_below_the_threshold_and_stop_the_run_above_it(
     assert summary["status"] == "succeeded" and summary["gate_passed"] is True
 
     hit = hit_objects(small_kolada, 1)
-    expected = sorted(
-        (*spec["key"](o, e), page) for page, o in hit for e in spec["entries"](o)
-    )
+    expected = sorted((*spec["key"](o, e), page) for page, o in hit for e in spec["entries"](o))
     assert len({page for *_, page in expected}) >= 5  # several pages, every one of them hit
 
     rejected = query(published, "SELECT * FROM meta.rejected_row")
@@ -267,9 +277,7 @@ def test_bad_rows_are_quarantined_below_the_threshold_and_stop_the_run_above_it(
     got = sorted((*r[:4], page_key(r[4])) for r in rejected.select(*KEY, "source_url").iter_rows())
     assert got == expected  # the right rows, each with the URL of the page it came from
 
-    originals = {
-        (page, spec["key"](o, e)): (o, e) for page, o in hit for e in spec["entries"](o)
-    }
+    originals = {(page, spec["key"](o, e)): (o, e) for page, o in hit for e in spec["entries"](o)}
     for r in rejected.iter_rows(named=True):
         assert r["failed_check"] == spec["check"]
         assert spec["reason"] in r["reason"]
@@ -279,7 +287,8 @@ def test_bad_rows_are_quarantined_below_the_threshold_and_stop_the_run_above_it(
     # core holds the server's truth minus exactly the quarantined keys, with the truth's values
     quarantined = (
         {(o["kpi"], o["municipality"], o["period"], e["gender"]) for _, o in hit for e in spec["entries"](o)}
-        if spec["quarantined"] else set()
+        if spec["quarantined"]
+        else set()
     )
     everything = truth(small_kolada)
     keep = pl.Series([k not in quarantined for k in everything.select(KEY).iter_rows()])
@@ -343,8 +352,12 @@ def test_an_upstream_cut_in_half_never_replaces_a_good_warehouse(plain_refresh, 
     assert sha256(warehouse_copy) == before
     failed_run = journal(warehouse_copy)[-1]
     assert failed_run["status"] == "failed" and failed_run["rows_rejected"] == 0
-    assert query(paths.failed, f"SELECT count(*) AS n FROM meta.rejected_row WHERE run_id = '{failed_run['run_id']}'")[
-        "n"][0] == 0
+    assert (
+        query(paths.failed, f"SELECT count(*) AS n FROM meta.rejected_row WHERE run_id = '{failed_run['run_id']}'")[
+            "n"
+        ][0]
+        == 0
+    )
 
     index = docs_index(warehouse_copy)
     assert index.is_file() and index.stat().st_mtime >= started - 1
@@ -405,21 +418,39 @@ def test_conflicting_duplicates_keep_the_value_already_held():
     con.executemany("INSERT INTO core.kpi_value VALUES (?, ?, ?, ?, ?, 1, '', ?, ?)", [(*h, now, now) for h in held])
     chunk = pl.DataFrame(
         {
-            "kpi_id": ["N00945"] * 3, "municipality_id": ["0584", "0584", "0561"], "year": [2020] * 3,
-            "gender": ["T"] * 3, "value": [11.0, 12.0, 20.0], "count": [1] * 3, "status": [""] * 3,
-            "is_deleted": [False] * 3, "source_url": [url] * 3, "problem": [None] * 3, "raw": [None] * 3,
+            "kpi_id": ["N00945"] * 3,
+            "municipality_id": ["0584", "0584", "0561"],
+            "year": [2020] * 3,
+            "gender": ["T"] * 3,
+            "value": [11.0, 12.0, 20.0],
+            "count": [1] * 3,
+            "status": [""] * 3,
+            "is_deleted": [False] * 3,
+            "source_url": [url] * 3,
+            "problem": [None] * 3,
+            "raw": [None] * 3,
         },
         schema=values_schema("municipality_id"),
     )
-    stage = loading.stage_values(con, _StubClient(chunk), unit_types={"0584": "K", "0561": "K"},
-                                 full_kpis=["N00945"], delta_kpis=[], from_date=None, run_id="r1", now=now)
+    stage = loading.stage_values(
+        con,
+        _StubClient(chunk),
+        unit_types={"0584": "K", "0561": "K"},
+        full_kpis=["N00945"],
+        delta_kpis=[],
+        from_date=None,
+        run_id="r1",
+        now=now,
+    )
     assert (stage.staged, stage.rejected) == (1, 2)
     rejected = con.execute("SELECT municipality_id, failed_check, reason, source_url FROM meta.rejected_row").fetchall()
     assert [(r[0], r[1], r[3]) for r in rejected] == [("0584", "unique_key", url)] * 2
     assert all(r[2].startswith("conflicting duplicates: 2 copies") for r in rejected)
 
     applied = loading.apply_values(con, run_id="r1", now=now)
-    values = con.execute("SELECT kpi_id, municipality_id, year, gender, value FROM core.kpi_value ORDER BY ALL").fetchall()
+    values = con.execute(
+        "SELECT kpi_id, municipality_id, year, gender, value FROM core.kpi_value ORDER BY ALL"
+    ).fetchall()
     assert applied.deleted == 0 and sorted(values) == sorted(held), "the held value was deleted"
 
 
@@ -461,9 +492,22 @@ def test_cli_refresh_fails_with_a_clear_reason_and_keeps_the_warehouse(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "KOLADA_"))}
     env.update(PREFECT_HOME=str(tmp_path / "prefect"), NO_COLOR="1")
     proc = subprocess.run(
-        [str(KOLADA_CLI), "refresh", "--base-url", small_kolada.base_url, "-w", str(published), "--full",
-         "--mapping", str(small_model)],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        [
+            str(KOLADA_CLI),
+            "refresh",
+            "--base-url",
+            small_kolada.base_url,
+            "-w",
+            str(published),
+            "--full",
+            "--mapping",
+            str(small_model),
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0, output
@@ -471,12 +515,14 @@ def test_cli_refresh_fails_with_a_clear_reason_and_keeps_the_warehouse(
     assert WarehousePaths(published).failed.exists()
     assert docs_index(published).stat().st_mtime_ns > docs_before
 
-    error = proc.stderr[proc.stderr.index("Error: "):].splitlines()
+    error = proc.stderr[proc.stderr.index("Error: ") :].splitlines()
     assert error[0] == "Error: Quality gate failed; nothing was published (the previous warehouse stays):", output
     assert len(error) == 2, output
     assert re.fullmatch(
         r"- \d+ of \d+ fetched rows \([\d.]+%\) were rejected at the API boundary \(limit 1\.00%\); "
-        r"see meta\.rejected_row", error[1]), output
+        r"see meta\.rejected_row",
+        error[1],
+    ), output
     # the reason once, not Prefect's engine traceback and a wall of logs
     assert "Traceback" not in output, output
     lines = [line for line in output.splitlines() if line.strip()]
