@@ -43,8 +43,15 @@ def _dead_pid() -> int:
 
 def _shell(script: str, env: dict[str, str], timeout: float = 300) -> str:
     """Run commands as pasted into a fresh, non-interactive bash from the repository root."""
-    done = subprocess.run(["bash", "--norc", "--noprofile", "-c", script], check=False, cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", script],
+        check=False,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert done.returncode == 0, f"{script}\nstdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
     return done.stdout
 
@@ -62,14 +69,17 @@ def _alive(pid: int) -> bool:
 
 
 def _flow_runs(api: str) -> list[dict]:
-    request = urllib.request.Request(f"{api}/flow_runs/filter", data=b"{}", method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{api}/flow_runs/filter", data=b"{}", method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=10) as answer:
         return json.load(answer)
 
 
 def _port_users(port: int) -> list[str]:
-    out = subprocess.run(["pgrep", "-a", "-f", f"port[ =]{port}\\b"], check=False, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["pgrep", "-a", "-f", f"port[ =]{port}\\b"], check=False, capture_output=True, text=True
+    ).stdout
     return out.splitlines()
 
 
@@ -79,8 +89,12 @@ def test_the_documented_schedule_starts_runs_and_stops(tmp_path: Path) -> None:
     warehouse = tmp_path / "published" / "kolada.duckdb"
     cli_home = tmp_path / "cli-prefect"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "KOLADA_"))}
-    env.update(KOLADA_SCHEDULE_HOME=str(home), KOLADA_SCHEDULE_PORT=str(port), PREFECT_HOME=str(cli_home),
-               PATH=os.defpath + ":/usr/local/bin")
+    env.update(
+        KOLADA_SCHEDULE_HOME=str(home),
+        KOLADA_SCHEDULE_PORT=str(port),
+        PREFECT_HOME=str(cli_home),
+        PATH=os.defpath + ":/usr/local/bin",
+    )
     # What a crash leaves behind: pid files of processes that are gone.
     (home / "prefect").mkdir(parents=True)
     (home / "server.pid").write_text(str(_dead_pid()))
@@ -89,14 +103,19 @@ def test_the_documented_schedule_starts_runs_and_stops(tmp_path: Path) -> None:
 
     with KoladaServer() as kolada:
         # Without the two settings, nothing starts and the message says what to set.
-        refused = subprocess.run(["bash", "--norc", "-c", "scripts/schedule start"], check=False, cwd=REPO, env=env,
-                                 capture_output=True, text=True, timeout=120)
+        refused = subprocess.run(
+            ["bash", "--norc", "-c", "scripts/schedule start"],
+            check=False,
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert refused.returncode != 0 and "KOLADA_BASE_URL" in refused.stderr
 
         script = (
-            f"export KOLADA_BASE_URL={kolada.base_url}\n"
-            f"export KOLADA_WAREHOUSE={warehouse}\n"
-            "scripts/schedule start\n"
+            f"export KOLADA_BASE_URL={kolada.base_url}\nexport KOLADA_WAREHOUSE={warehouse}\nscripts/schedule start\n"
         )
         try:
             started = _shell(script, env)

@@ -65,9 +65,7 @@ app = _App(
     add_completion=False,
     cls=_Group,
 )
-mappings_app = typer.Typer(
-    help="The municipality's follow-up model (mappings/).", no_args_is_help=True, cls=_Group
-)
+mappings_app = typer.Typer(help="The municipality's follow-up model (mappings/).", no_args_is_help=True, cls=_Group)
 app.add_typer(mappings_app, name="mappings")
 
 #: Text from files and from Kolada is escaped before printing; emoji codes such as ``:x:`` stay text.
@@ -77,8 +75,12 @@ _state: dict[str, bool] = {"debug": False, "verbose": False}
 
 WarehouseOption = Annotated[
     Path | None,
-    typer.Option("--warehouse", "-w", metavar="PATH",
-                 help="The DuckDB file (default $KOLADA_WAREHOUSE or warehouse/kolada.duckdb)."),
+    typer.Option(
+        "--warehouse",
+        "-w",
+        metavar="PATH",
+        help="The DuckDB file (default $KOLADA_WAREHOUSE or warehouse/kolada.duckdb).",
+    ),
 ]
 
 
@@ -169,15 +171,16 @@ def _clear_errors() -> Iterator[None]:
         yield
     except typer.Exit:
         raise
-    except Exception as exc:  # noqa: BLE001 - every failure becomes one line; --debug adds the traceback
+    except Exception as exc:  # every failure becomes one line; --debug adds the traceback
         if _state["debug"]:
             traceback.print_exc()
         plain = held_open_error(exc)
         if plain is not None:
             raise fail(str(plain)) from None
-        if isinstance(exc, KoladaError | WarehouseError | ModelError | OSError | ValueError) or type(
-            exc
-        ).__name__ in ("RefreshFailed", "QualityGateFailed"):
+        if isinstance(exc, KoladaError | WarehouseError | ModelError | OSError | ValueError) or type(exc).__name__ in (
+            "RefreshFailed",
+            "QualityGateFailed",
+        ):
             raise fail(str(exc)) from None
         raise fail(f"{type(exc).__name__}: {exc}") from None
 
@@ -207,8 +210,11 @@ def journal_if_unrecorded(paths: WarehousePaths, mode: str, base_url: str | None
         with contextlib.suppress(OSError):
             if not {r["run_id"] for r in runlog.read(paths.journal)} - before:
                 record = runlog.RunRecord(
-                    run_id=f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}", started_at=started,
-                    mode=mode, status="failed", base_url=redact_url(base_url) if base_url else None,
+                    run_id=f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}",
+                    started_at=started,
+                    mode=mode,
+                    status="failed",
+                    base_url=redact_url(base_url) if base_url else None,
                     finished_at=dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0),
                     error=_journal_error(exc),
                 )
@@ -219,12 +225,31 @@ def journal_if_unrecorded(paths: WarehousePaths, mode: str, base_url: str | None
 @app.command(cls=_Command)
 def refresh(
     full: Annotated[bool, typer.Option("--full", help="Fetch every year of every KPI.")] = False,
-    incremental: Annotated[bool, typer.Option("--incremental", help="Fetch only what changed since the last run.")] = False,
-    offline: Annotated[bool, typer.Option("--offline", help="Run against the bundled real snapshot, served locally.")] = False,
+    incremental: Annotated[
+        bool, typer.Option("--incremental", help="Fetch only what changed since the last run.")
+    ] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Run against the bundled real snapshot, served locally.")
+    ] = False,
     warehouse: WarehouseOption = None,
-    base_url: Annotated[str | None, typer.Option("--base-url", metavar="URL", help="Kolada API root (default $KOLADA_BASE_URL or https://api.kolada.se/v3).")] = None,
-    mapping: Annotated[list[Path] | None, typer.Option("--mapping", metavar="FOLDER", help="A follow-up model folder (repeatable; default: every model under mappings/).")] = None,
-    rate_limit: Annotated[float | None, typer.Option("--rate-limit", metavar="N", help="Requests per second (default 5; unlimited with --offline).")] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url", metavar="URL", help="Kolada API root (default $KOLADA_BASE_URL or https://api.kolada.se/v3)."
+        ),
+    ] = None,
+    mapping: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--mapping",
+            metavar="FOLDER",
+            help="A follow-up model folder (repeatable; default: every model under mappings/).",
+        ),
+    ] = None,
+    rate_limit: Annotated[
+        float | None,
+        typer.Option("--rate-limit", metavar="N", help="Requests per second (default 5; unlimited with --offline)."),
+    ] = None,
 ) -> None:
     """Bring the warehouse up to date with Kolada and publish it atomically.
 
@@ -253,7 +278,11 @@ def refresh(
         from kolada_pipeline.flow import refresh as refresh_flow
 
         server = offline_mode.local_kolada() if offline else contextlib.nullcontext(settings.base_url)
-        with journal_if_unrecorded(paths, mode, None if offline else settings.base_url), server as url, show_progress(err):
+        with (
+            journal_if_unrecorded(paths, mode, None if offline else settings.base_url),
+            server as url,
+            show_progress(err),
+        ):
             summary = refresh_flow(
                 mode=mode,
                 warehouse=str(settings.warehouse),
@@ -278,10 +307,15 @@ def status(warehouse: WarehouseOption = None) -> None:
 
 @mappings_app.command("check", cls=_Command)
 def mappings_check(
-    path: Annotated[Path | None, typer.Argument(metavar="MODEL", help="A model folder or model.yaml (default: every model under mappings/).")] = None,
+    path: Annotated[
+        Path | None,
+        typer.Argument(metavar="MODEL", help="A model folder or model.yaml (default: every model under mappings/)."),
+    ] = None,
     warehouse: WarehouseOption = None,
     offline: Annotated[bool, typer.Option("--offline", help="Check against the bundled snapshot's metadata.")] = False,
-    base_url: Annotated[str | None, typer.Option("--base-url", metavar="URL", help="Check against this Kolada API's metadata.")] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", metavar="URL", help="Check against this Kolada API's metadata.")
+    ] = None,
 ) -> None:
     """Check a follow-up model against Kolada's metadata; exit 1 on any error.
 
@@ -300,8 +334,20 @@ def mappings_check(
 
 @app.command(cls=_Command)
 def export(
-    format: Annotated[str, typer.Option("--format", metavar="FORMAT", help="parquet, csv (UTF-8 with BOM, for Excel) or xlsx (one workbook).")] = "parquet",
-    out_dir: Annotated[Path | None, typer.Option("--out", metavar="FOLDER", help="Folder to write to, one subfolder per format (default: <warehouse>.exports/).")] = None,
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format", metavar="FORMAT", help="parquet, csv (UTF-8 with BOM, for Excel) or xlsx (one workbook)."
+        ),
+    ] = "parquet",
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="FOLDER",
+            help="Folder to write to, one subfolder per format (default: <warehouse>.exports/).",
+        ),
+    ] = None,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Write each published table, with a datapackage.json describing every column."""
@@ -319,7 +365,9 @@ def export(
 
 @app.command(cls=_Command)
 def report(
-    out_dir: Annotated[Path | None, typer.Option("--out", metavar="FOLDER", help="Folder for the HTML report (default: report/).")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", metavar="FOLDER", help="Folder for the HTML report (default: report/).")
+    ] = None,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Build the static HTML follow-up report (opens from disk, no network needed)."""
@@ -335,12 +383,30 @@ def report(
 def serve(
     port: Annotated[int, typer.Option(metavar="PORT", help="Port on 127.0.0.1 (0 picks a free one).")] = 8000,
     scale: Annotated[int, typer.Option(metavar="N", help="Serve N copies of every KPI with values (benchmarks).")] = 1,
-    snapshot: Annotated[Path | None, typer.Option(metavar="FOLDER", help="Snapshot folder (default: the bundled real snapshot).")] = None,
+    snapshot: Annotated[
+        Path | None, typer.Option(metavar="FOLDER", help="Snapshot folder (default: the bundled real snapshot).")
+    ] = None,
     delay: Annotated[float, typer.Option(metavar="SECONDS", help="Latency added to every request.")] = 0.0,
-    fault: Annotated[list[str] | None, typer.Option("--fault", metavar="KIND:TIMES[:MATCH]", help="Inject a fault (429, 503, reset, truncate, slow, bad_envelope, not_json; TIMES may be *); repeatable.")] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fault",
+            metavar="KIND:TIMES[:MATCH]",
+            help="Inject a fault (429, 503, reset, truncate, slow, bad_envelope, not_json; TIMES may be *); repeatable.",
+        ),
+    ] = None,
     fault_delay: Annotated[float, typer.Option(metavar="SECONDS", help="Seconds a 'slow' fault sleeps.")] = 1.0,
-    corrupt: Annotated[list[str] | None, typer.Option("--corrupt", metavar="KIND[:COUNT]", help="Corrupt served data pages; repeatable.")] = None,
-    placeholders: Annotated[bool, typer.Option("--placeholders", help="Serve count 0 / value null placeholders for requested years without data, as Kolada does.")] = False,
+    corrupt: Annotated[
+        list[str] | None,
+        typer.Option("--corrupt", metavar="KIND[:COUNT]", help="Corrupt served data pages; repeatable."),
+    ] = None,
+    placeholders: Annotated[
+        bool,
+        typer.Option(
+            "--placeholders",
+            help="Serve count 0 / value null placeholders for requested years without data, as Kolada does.",
+        ),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log every request to stderr.")] = False,
 ) -> None:
     """Serve a snapshot (default: the bundled real one) as a local Kolada v3 API until interrupted."""
@@ -354,18 +420,15 @@ def serve(
     except ValueError as exc:
         raise fail(str(exc)) from None
     with _clear_errors():
-        server = KoladaServer(snapshot, port=port, scale=scale, delay=delay, placeholders=placeholders,
-                              verbose=verbose)
+        server = KoladaServer(snapshot, port=port, scale=scale, delay=delay, placeholders=placeholders, verbose=verbose)
     for f in faults:
         server.add_fault(f)
     for kind, count in corruptions:
         server.corrupt(kind, count)
     with server:
         out.print(f"Serving Kolada v3 at {escape(server.base_url)} (Ctrl-C to stop)")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,6 +16,7 @@ Quiet, offline-safe Prefect/GX defaults now live in ``kolada_pipeline.settings``
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -36,9 +37,7 @@ SUPERVISED = "KOLADA_SUPERVISED_BY"
 GRACE_SECONDS = 5.0
 _PR_SET_PDEATHSIG = 1
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
-_CHILD_CODE = (
-    "import sys; from kolada_pipeline.cli.environment import child_main; sys.exit(child_main())"
-)
+_CHILD_CODE = "import sys; from kolada_pipeline.cli.environment import child_main; sys.exit(child_main())"
 
 
 def wanted(argv: Sequence[str], environ: dict[str, str] | os._Environ[str] = os.environ) -> bool:
@@ -65,9 +64,10 @@ def run_supervised(argv: Sequence[str]) -> int:
     me = os.getpid()
     env = {**os.environ, SUPERVISED: str(me)}
     child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD_CODE, *argv], env=env,
+        [sys.executable, "-c", _CHILD_CODE, *argv],
+        env=env,
         # Safe here: the supervisor has started no threads. PR_SET_PDEATHSIG can only be set by the child itself.
-        preexec_fn=lambda: _die_with_parent(me),  # noqa: PLW1509
+        preexec_fn=lambda: _die_with_parent(me),
     )
 
     def forward(signum: int, _frame: FrameType | None) -> None:
@@ -87,15 +87,18 @@ def run_supervised(argv: Sequence[str]) -> int:
 
 
 def _kill_children() -> None:
+    """SIGTERM every process this one started (Prefect's server stops cleanly on it), then
+    SIGKILL whatever still runs after GRACE_SECONDS."""
     import psutil
 
     children = psutil.Process().children(recursive=True)
     for proc in children:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.terminate()
+    _gone, alive = psutil.wait_procs(children, timeout=GRACE_SECONDS)
+    for proc in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
             proc.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(children, timeout=GRACE_SECONDS)
 
 
 def _on_term(signum: int, _frame: FrameType | None) -> None:

@@ -24,7 +24,7 @@ from kolada_pipeline.warehouse.paths import WarehousePaths
 from kolada_pipeline.warehouse.sqlfiles import read_sql
 
 #: Shown for a value that is not there (a count not recorded, a column left empty).
-MISSING = "–"
+MISSING = "\N{EN DASH}"
 #: Shown for a value Kolada withdrew (a revision whose new value is NULL).
 DELETED = "deleted"
 _RETIRED_WARNING = re.compile(r"KPI '(?P<kpi>[^']+)' is retired in Kolada")
@@ -97,15 +97,39 @@ def print_refresh_summary(console: Console, summary: dict[str, Any]) -> None:
 
 def _runs_table(runs: list[dict[str, Any]]) -> Table:
     table = Table(title="Last refreshes", title_justify="left")
-    for col in ("run", "started (UTC)", "mode", "status", "requests", "inserted", "revised", "deleted", "rejected", "error"):
+    for col in (
+        "run",
+        "started (UTC)",
+        "mode",
+        "status",
+        "requests",
+        "inserted",
+        "revised",
+        "deleted",
+        "rejected",
+        "error",
+    ):
         table.add_column(col, overflow="fold")
     for r in runs[-8:]:
         status = r["status"] if r["status"] != "running" else "running/killed"
         error = (r.get("error") or "").splitlines()[0][:80] if r.get("error") else ""
-        table.add_row(*map(_cell, (
-            r["run_id"], str(r["started_at"])[:19], r["mode"], status, r.get("requests"),
-            r.get("rows_inserted"), r.get("rows_revised"), r.get("rows_deleted"), r.get("rows_rejected"), error,
-        )))
+        table.add_row(
+            *map(
+                _cell,
+                (
+                    r["run_id"],
+                    str(r["started_at"])[:19],
+                    r["mode"],
+                    status,
+                    r.get("requests"),
+                    r.get("rows_inserted"),
+                    r.get("rows_revised"),
+                    r.get("rows_deleted"),
+                    r.get("rows_rejected"),
+                    error,
+                ),
+            )
+        )
     return table
 
 
@@ -148,7 +172,9 @@ def print_status(console: Console, warehouse: Path) -> None:
             names = [d[0] for d in cursor.description]
             runs = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
             console.print(_runs_table(runs))
-        console.print(_counts_table(f"Published: {paths.published}", con.execute(read_sql("status/table_counts.sql")).fetchall()))
+        console.print(
+            _counts_table(f"Published: {paths.published}", con.execute(read_sql("status/table_counts.sql")).fetchall())
+        )
         console.print(_newest_year_table(con.execute(read_sql("status/newest_year.sql")).fetchall()))
 
         last = con.execute(read_sql("status/last_success.sql")).fetchone()
@@ -164,14 +190,16 @@ def print_status(console: Console, warehouse: Path) -> None:
         for focus, kpi_id, title in con.execute(read_sql("status/retired_kpis.sql")).fetchall():
             known_title, note = _retired_reference().get(kpi_id, ("", ""))
             named = f'{kpi_id} "{title or known_title}"' if title or known_title else kpi_id
-            console.print(escape(
-                f"warning: model {focus}: KPI {named} is retired in Kolada and left out of the tables"
-                + (f" ({note})" if note else "")
-            ))
+            console.print(
+                escape(
+                    f"warning: model {focus}: KPI {named} is retired in Kolada and left out of the tables"
+                    + (f" ({note})" if note else "")
+                )
+            )
     latest = runs[-1] if runs else None
     docs = paths.data_docs / "index.html"
     if latest:
         gate = {True: "passed", False: "FAILED", None: "not run"}[latest.get("gate_passed")]
-        console.print(escape(
-            f"Latest quality report: {docs if docs.exists() else 'none'} (run {latest['run_id']}: {gate})"
-        ))
+        console.print(
+            escape(f"Latest quality report: {docs if docs.exists() else 'none'} (run {latest['run_id']}: {gate})")
+        )

@@ -69,7 +69,7 @@ def held_open_error(exc: BaseException, path: Path | str | None = None) -> Wareh
 
 
 def connect(
-    path: Path, *, read_only: bool = False, memory_limit: str | None | _Unset = UNSET
+    path: Path, *, read_only: bool = False, memory_limit: str | _Unset | None = UNSET
 ) -> duckdb.DuckDBPyConnection:
     """Open a DuckDB file; ``memory_limit`` None means DuckDB's default (no cap)."""
     if isinstance(memory_limit, _Unset):

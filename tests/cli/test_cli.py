@@ -44,8 +44,17 @@ def test_offline_refresh_then_status_export_and_check(prefect_harness, tmp_path)
 
     status = kolada("status", "-w", str(warehouse))
     assert status.exit_code == 0, status.output
-    for text in ("Last refreshes", "core.kpi_value", "520,794", "Newest year per KPI", "2022",
-                 "Revisions in the last run", "is retired in Kolada", "Latest quality report", "passed"):
+    for text in (
+        "Last refreshes",
+        "core.kpi_value",
+        "520,794",
+        "Newest year per KPI",
+        "2022",
+        "Revisions in the last run",
+        "is retired in Kolada",
+        "Latest quality report",
+        "passed",
+    ):
         assert text in status.output, text
 
     check = kolada("mappings", "check", "-w", str(warehouse))
@@ -65,13 +74,16 @@ def test_conflicting_options_are_one_clear_error(tmp_path):
 
 def test_an_unreachable_api_is_one_clear_error_and_publishes_nothing(prefect_harness, tmp_path):
     warehouse = tmp_path / "k.duckdb"
-    result = kolada("refresh", "--base-url", "http://127.0.0.1:9/v3", "-w", str(warehouse),
-                    env={"KOLADA_RETRY_SECONDS": "1"})
+    result = kolada(
+        "refresh", "--base-url", "http://127.0.0.1:9/v3", "-w", str(warehouse), env={"KOLADA_RETRY_SECONDS": "1"}
+    )
     text = one_clear_error(result)
     assert "127.0.0.1:9" in text and "Gave up" in text
     # Only the one-line error: no Prefect run-state line, no retry chatter (that is --debug's).
     assert "Finished in state" not in text and "Retrying" not in text
-    assert [line for line in text.splitlines() if line.strip()] == [line for line in text.splitlines() if line.startswith("Error:")]
+    assert [line for line in text.splitlines() if line.strip()] == [
+        line for line in text.splitlines() if line.startswith("Error:")
+    ]
     assert not warehouse.exists()
 
 
@@ -132,8 +144,9 @@ def test_the_installed_command_runs_the_offline_pipeline_with_prefect_ephemeral(
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     env.update(PREFECT_HOME=str(tmp_path / "prefect"), KOLADA_WAREHOUSE=str(tmp_path / "w" / "kolada.duckdb"))
     kolada_cmd = Path(sys.executable).with_name("kolada")
-    done = subprocess.run([str(kolada_cmd), "refresh", "--offline"], check=False, env=env, capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run(
+        [str(kolada_cmd), "refresh", "--offline"], check=False, env=env, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "succeeded" in done.stdout
     assert (tmp_path / "w" / "kolada.duckdb").exists()

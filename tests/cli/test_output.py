@@ -53,10 +53,20 @@ def test_a_refresh_summary_prints_names_from_files_literally_and_each_warning_on
     console = Console(file=buffer, width=300, emoji=False)
     retired = f"{HOSTILE}/kpis.csv:4: KPI 'N00914' is retired in Kolada: it is left out of the follow-up tables"
     summary = {
-        "run_id": "r1", "mode": "full", "from_date": None, "status": "succeeded", "requests": 3,
-        "rows_fetched": None, "rows_inserted": 1, "rows_revised": 0, "rows_deleted": 0, "rows_rejected": 0,
-        "tables": {"mart.kpi_followup": 10}, "warnings": [retired, retired, f"model {HOSTILE}: [red]odd"],
-        "warehouse": f"/tmp/{HOSTILE}/k.duckdb", "data_docs": None,
+        "run_id": "r1",
+        "mode": "full",
+        "from_date": None,
+        "status": "succeeded",
+        "requests": 3,
+        "rows_fetched": None,
+        "rows_inserted": 1,
+        "rows_revised": 0,
+        "rows_deleted": 0,
+        "rows_rejected": 0,
+        "tables": {"mart.kpi_followup": 10},
+        "warnings": [retired, retired, f"model {HOSTILE}: [red]odd"],
+        "warehouse": f"/tmp/{HOSTILE}/k.duckdb",
+        "data_docs": None,
     }
     print_refresh_summary(console, summary)
     text = buffer.getvalue()
@@ -99,8 +109,18 @@ def _hostile_warehouse(warehouse: Path) -> None:
         con.execute("INSERT INTO mapping.retired_kpi VALUES (?, 'N00001')", [HOSTILE])
     journal = WarehousePaths(warehouse).journal
     with journal.open("a", encoding="utf-8") as f:
-        f.write(json.dumps({"run_id": "later", "started_at": "2099-01-01 00:00:00", "mode": "full",
-                            "status": "failed", "error": "ValueError: [red]boom[/red] :x: [/]"}) + "\n")
+        f.write(
+            json.dumps(
+                {
+                    "run_id": "later",
+                    "started_at": "2099-01-01 00:00:00",
+                    "mode": "full",
+                    "status": "failed",
+                    "error": "ValueError: [red]boom[/red] :x: [/]",
+                }
+            )
+            + "\n"
+        )
 
 
 def test_status_prints_text_from_the_warehouse_literally_and_no_none(tmp_path):
@@ -113,12 +133,16 @@ def test_status_prints_text_from_the_warehouse_literally_and_no_none(tmp_path):
     assert "[red]boom[/red] :x: [/]" in text and "❌" not in text
     assert "N00001 0580 2020 T: 12.5 -> deleted (deleted)" in text
     assert "Revisions in the last run (run[/]1)" in text
-    assert "None" not in text and "–" in text  # counts never recorded
+    assert "None" not in text and "\N{EN DASH}" in text  # counts never recorded
 
 
 def test_serve_takes_the_servers_fault_options():
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("kolada")), "serve", "--port", "0",
-                             "--fault", "503:1:/kpi"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("kolada")), "serve", "--port", "0", "--fault", "503:1:/kpi"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         url = re.search(r"Serving Kolada v3 at (\S+)", line).group(1)
@@ -140,9 +164,21 @@ def test_serve_refuses_an_unknown_fault_in_one_line():
 
 
 def test_gitignore_covers_what_the_quick_start_and_the_commands_write():
-    written = ["warehouse/kolada.duckdb", "warehouse/kolada.runs.jsonl", "warehouse/kolada.exports/csv/x.csv",
-               "warehouse/kolada.data_docs/index.html", "report/index.html", ".prefect/prefect.db",
-               ".prefect-schedule/server.pid", ".venv/bin/python"]
-    done = subprocess.run(["git", "check-ignore", "--no-index", *written], check=False, cwd=Path(__file__).parents[2],
-                          capture_output=True, text=True)
+    written = [
+        "warehouse/kolada.duckdb",
+        "warehouse/kolada.runs.jsonl",
+        "warehouse/kolada.exports/csv/x.csv",
+        "warehouse/kolada.data_docs/index.html",
+        "report/index.html",
+        ".prefect/prefect.db",
+        ".prefect-schedule/server.pid",
+        ".venv/bin/python",
+    ]
+    done = subprocess.run(
+        ["git", "check-ignore", "--no-index", *written],
+        check=False,
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+    )
     assert done.stdout.split() == written

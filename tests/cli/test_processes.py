@@ -4,6 +4,7 @@ documents."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -37,8 +38,9 @@ def _uvicorn(proc: psutil.Process) -> list[psutil.Process]:
 def test_a_killed_refresh_leaves_no_process_behind(tmp_path, sig):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "KOLADA_"))}
     env.update(PREFECT_HOME=str(tmp_path / "prefect"), KOLADA_WAREHOUSE=str(tmp_path / "w" / "kolada.duckdb"))
-    cli = subprocess.Popen([str(KOLADA), "refresh", "--offline"], cwd=REPO, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cli = subprocess.Popen(
+        [str(KOLADA), "refresh", "--offline"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     descendants: list[psutil.Process] = []
     try:
         me = psutil.Process(cli.pid)
@@ -61,16 +63,20 @@ def test_a_killed_refresh_leaves_no_process_behind(tmp_path, sig):
         if cli.poll() is None:
             cli.kill()
         for proc in descendants:
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 proc.kill()
-            except psutil.NoSuchProcess:
-                pass
 
 
 def test_a_refresh_through_the_supervisor_keeps_its_exit_code_and_error(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("KOLADA_")}
-    done = subprocess.run([str(KOLADA), "refresh", "--full", "--incremental", "-w", str(tmp_path / "k.duckdb")], check=False,
-                          env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [str(KOLADA), "refresh", "--full", "--incremental", "-w", str(tmp_path / "k.duckdb")],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1
     assert done.stderr.strip() == "Error: choose one of --full and --incremental"
 
@@ -83,8 +89,14 @@ def _fake_checkout(tmp_path: Path) -> Path:
     (root / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     (root / "constraints.txt").write_text("")
     (root / ".venv" / "bin").mkdir(parents=True)
-    digest = subprocess.run("cat pyproject.toml constraints.txt | sha256sum | cut -c1-16", shell=True, cwd=root,
-                            capture_output=True, text=True, check=True).stdout.strip()
+    digest = subprocess.run(
+        "cat pyproject.toml constraints.txt | sha256sum | cut -c1-16",
+        shell=True,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     (root / ".venv" / f".installed-{digest}").touch()
     return root
 
@@ -98,8 +110,15 @@ def test_sourcing_bootstrap_changes_only_what_it_documents(tmp_path):
         "( set -o posix; set ) | cut -d= -f1 | grep -c '^_kolada' || true"
     )
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    done = subprocess.run(["bash", "--norc", "--noprofile", "-c", script], check=False, cwd=root, env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", script],
+        check=False,
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["still-here", "0"]  # no `set -e`, no leftover helper variables
     assert (root / "before.txt").read_text() == (root / "after.txt").read_text()
@@ -107,8 +126,15 @@ def test_sourcing_bootstrap_changes_only_what_it_documents(tmp_path):
     before = dict(line.split("=", 1) for line in (root / "env_before.txt").read_text().splitlines() if "=" in line)
     after = dict(line.split("=", 1) for line in (root / "env_after.txt").read_text().splitlines() if "=" in line)
     changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)} - {"_", "SHLVL"}
-    assert changed == {"PATH", "VIRTUAL_ENV", "PREFECT_HOME", "PREFECT_SERVER_ANALYTICS_ENABLED",
-                       "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "DO_NOT_TRACK", "GX_ANALYTICS_ENABLED"}
+    assert changed == {
+        "PATH",
+        "VIRTUAL_ENV",
+        "PREFECT_HOME",
+        "PREFECT_SERVER_ANALYTICS_ENABLED",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",
+        "DO_NOT_TRACK",
+        "GX_ANALYTICS_ENABLED",
+    }
     assert after["PATH"].startswith(f"{root}/.venv/bin:")
     assert after["PREFECT_HOME"] == f"{root}/.prefect"
 
@@ -118,6 +144,13 @@ def test_a_failed_install_returns_without_closing_the_shell(tmp_path):
     for stamp in (root / ".venv").glob(".installed-*"):
         stamp.unlink()  # forces an install, which fails: no python named like this exists
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHON": "no-such-python"}
-    done = subprocess.run(["bash", "--norc", "-c", "source scripts/bootstrap.sh; echo status=$?; echo still-here"], check=False,
-                          cwd=root, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["bash", "--norc", "-c", "source scripts/bootstrap.sh; echo status=$?; echo still-here"],
+        check=False,
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.stdout.splitlines() == ["status=1", "still-here"]

@@ -46,10 +46,21 @@ def test_the_environment_variables_keep_their_names_and_meaning():
 
 
 def test_the_command_line_wins_over_the_environment():
-    s = Settings.resolve(environ=ENV, warehouse=Path("cli.duckdb"), base_url="http://cli/v3",
-                         models=[Path("mappings/a")], rate_limit=2, retry_seconds=5)
+    s = Settings.resolve(
+        environ=ENV,
+        warehouse=Path("cli.duckdb"),
+        base_url="http://cli/v3",
+        models=[Path("mappings/a")],
+        rate_limit=2,
+        retry_seconds=5,
+    )
     assert (s.warehouse, s.base_url, s.models, s.rate_limit, s.retry_seconds) == (
-        Path("cli.duckdb"), "http://cli/v3", (Path("mappings/a"),), 2.0, 5.0)
+        Path("cli.duckdb"),
+        "http://cli/v3",
+        (Path("mappings/a"),),
+        2.0,
+        5.0,
+    )
     assert s.sources["warehouse"] == "cli" and s.sources["first_year"] == "environment"
 
 

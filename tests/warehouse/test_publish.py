@@ -84,7 +84,9 @@ def test_a_read_write_holder_does_not_stop_the_private_copy_or_the_publish(tmp_p
     holder = subprocess.Popen([sys.executable, "-c", HOLD_RW, str(paths.published)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "holding"
-        with pytest.raises(WarehouseHeldOpen, match=rf"open read-write in another process \(pid {holder.pid}\b.*read_only=True"):
+        with pytest.raises(
+            WarehouseHeldOpen, match=rf"open read-write in another process \(pid {holder.pid}\b.*read_only=True"
+        ):
             connect_published(paths.published)
         with duckdb.connect(str(start_private_copy(paths))) as con:
             con.execute("UPDATE t SET v = 2")
