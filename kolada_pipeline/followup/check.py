@@ -486,16 +486,10 @@ def _check_comparison_groups(
     cannot compare as meant: another municipality's similar municipalities, or a group that
     leaves out the model's peers."""
     model_file = model.files["model"]
-    named: list[tuple[str, Path, int | None]] = []
-    seen: dict[str, int | None] = {}
-    for index, group_id in enumerate(model.comparison_groups):
-        line = model.yaml_lines.get(f"comparison_groups.{index}")
-        if group_id in seen:  # an error: the refresh could not store the model
-            message = f"comparison group '{excerpt(group_id)}' is listed twice (first on line {seen[group_id]}): remove one"
-            report.add(ModelProblem(model_file, line, message))
-            continue
-        seen[group_id] = line
-        named.append((group_id, model_file, line))
+    named = [
+        (group_id, model_file, model.yaml_lines.get(f"comparison_groups.{index}"))
+        for index, group_id in enumerate(model.comparison_groups)
+    ]
     named += [(k.comparison_group, model.file_of(k), k.line) for k in model.kpis if k.comparison_group is not None]
     if not named:
         return
@@ -506,35 +500,51 @@ def _check_comparison_groups(
         )
         report.add(ModelProblem(model_file, model.yaml_lines.get("comparison_groups"), message, "warning"))
         return
+    first_line: dict[str, int | None] = {}  # model.yaml's groups: a repeat could not be stored
+    for index, (group_id, file, line) in enumerate(named):
+        row = _Row(report, file, line)
+        if index < len(model.comparison_groups):
+            if group_id in first_line:
+                first = first_line[group_id]
+                row.add(f"comparison group '{excerpt(group_id)}' is listed twice (first on line {first}): remove one")
+                continue
+            first_line[group_id] = line
+        if group_id not in groups.titles:
+            hint = _group_hint(group_id, groups, units)
+            row.add(f"comparison group '{excerpt(group_id)}' is not a municipality group Kolada lists{hint}")
+            continue
+        warning = _group_warning(group_id, model, groups)
+        if warning is not None:
+            row.add(warning, "warning")
+
+
+def _group_warning(group_id: str, model: FollowUpModel, groups: _GroupFacts) -> str | None:
+    """Why a group Kolada lists may not compare as meant: it is another municipality's similar
+    municipalities, or (any other group but the focus's own similar ones, whose members RKA
+    chose) it leaves out some of the model's peers."""
     focus = model.focus_municipality_id
     focus_title = groups.unit_titles.get(focus)
-    for group_id, file, line in named:
-        row = _Row(report, file, line)
-        if group_id not in groups.titles:
-            row.add(f"comparison group '{excerpt(group_id)}' is not a municipality group Kolada lists{_group_hint(group_id, groups, units)}")
-            continue
-        similar = groups.similar(group_id)
-        if similar is not None and focus_title is not None and similar["municipality"] != focus_title:
-            own = groups.own_similar(focus_title, similar["area"])
-            instead = f": use {focus_title}'s own, {groups.describe(own)}" if own else ""
-            row.add(
-                f"comparison group {groups.describe(group_id)} is the similar municipalities of "
-                f"{excerpt(similar['municipality'])}, not of the focus {focus_title} ({focus}){instead}",
-                "warning",
-            )
-            continue
-        if similar is not None:  # the focus's own: RKA chose its members, the peers are compared anyway
-            continue
-        missing = [peer for peer in model.peer_municipality_ids if peer not in groups.members[group_id]]
-        if missing:
-            names = ", ".join(f"{p} ({excerpt(groups.unit_titles.get(p, '?'))})" for p in missing[:_EXAMPLES])
-            more = f" and {len(missing) - _EXAMPLES} more" if len(missing) > _EXAMPLES else ""
-            row.add(
-                f"comparison group {groups.describe(group_id)} does not contain the model's "
-                f"{'peer' if len(missing) == 1 else 'peers'} {names}{more}: its mean compares "
-                f"{excerpt(focus_title or focus)} with other municipalities than its peers",
-                "warning",
-            )
+    shown_focus = excerpt(focus_title or focus)
+    similar = groups.similar(group_id)
+    if similar is not None and focus_title is not None and similar["municipality"] != focus_title:
+        own = groups.own_similar(focus_title, similar["area"])
+        instead = f": use {shown_focus}'s own, {groups.describe(own)}" if own else ""
+        return (
+            f"comparison group {groups.describe(group_id)} is the similar municipalities of "
+            f"{excerpt(similar['municipality'])}, not of the focus {shown_focus} ({focus}){instead}"
+        )
+    if similar is not None:
+        return None
+    missing = [peer for peer in model.peer_municipality_ids if peer not in groups.members[group_id]]
+    if not missing:
+        return None
+    names = ", ".join(f"{p} ({excerpt(groups.unit_titles.get(p, '?'))})" for p in missing[:_EXAMPLES])
+    more = f" and {len(missing) - _EXAMPLES} more" if len(missing) > _EXAMPLES else ""
+    return (
+        f"comparison group {groups.describe(group_id)} does not contain the model's "
+        f"{'peer' if len(missing) == 1 else 'peers'} {names}{more}: its mean compares "
+        f"{shown_focus} with other municipalities than its peers"
+    )
 
 
 def _group_hint(group_id: str, groups: _GroupFacts, units: Mapping[str, str]) -> str:

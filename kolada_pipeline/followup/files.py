@@ -794,7 +794,9 @@ def _read_model_yaml(path: Path, problems: list[ModelProblem], notes: list[Model
             problems.append(ModelProblem(path, line, "'region' must be a single id such as \"0005\""))
         region = region or None
 
-    peers = _id_list(items, "peers", "each peer must be a single municipality id", '"0561", "0562"', path, lines, problems)
+    peers = _id_list(
+        items, "peers", "each peer must be a single municipality id", '"0561", "0562"', path, lines, problems
+    )
     groups = _id_list(
         items, "comparison_groups", "each comparison group must be a single Kolada group id", '"G37568", "G33615"',
         path, lines, problems,

@@ -84,6 +84,7 @@ def load_comparison_areas(path: Path = COMPARISON_AREAS_CSV) -> pl.DataFrame:
         if area not in SIMILAR_AREAS:
             raise ReferenceFileError(f"{path}:{line}: area {area!r} is not one of RKA's: {', '.join(SIMILAR_AREAS)}")
         if operating_area in seen:
-            raise ReferenceFileError(f"{path}:{line}: operating_area {operating_area!r} is also on line {seen[operating_area]}")
+            first = seen[operating_area]
+            raise ReferenceFileError(f"{path}:{line}: operating_area {operating_area!r} is also on line {first}")
         seen[operating_area] = line
     return frame

@@ -39,6 +39,39 @@ def kpi_metadata() -> pl.DataFrame:
     return pl.from_dicts(_envelope("kpi.json.gz"), infer_schema_length=None)
 
 
+@pytest.fixture(scope="session")
+def municipality_groups() -> pl.DataFrame:
+    """Kolada's municipality groups (``/v3/municipality_groups``) screened as the refresh screens
+    them: ``Metadata.municipality_groups`` (id, title, members_json)."""
+    from kolada_pipeline.quality.boundary import screen_metadata
+
+    return screen_metadata("municipality_group", _envelope("municipality_groups.json.gz"), "snapshot").good
+
+
+@pytest.fixture(scope="session")
+def snapshot_metadata():
+    """The bundled snapshot's metadata as the refresh's ``Metadata`` (screened at the boundary)."""
+    from kolada_pipeline.quality.boundary import screen_metadata
+    from kolada_pipeline.warehouse.load import Metadata
+
+    screened = {
+        kind: screen_metadata(kind, _envelope(name), "snapshot")
+        for kind, name in (
+            ("kpi", "kpi.json.gz"),
+            ("municipality", "municipality.json.gz"),
+            ("kpi_group", "kpi_groups.json.gz"),
+            ("municipality_group", "municipality_groups.json.gz"),
+        )
+    }
+    return Metadata(
+        kpis=screened["kpi"].good,
+        municipalities=screened["municipality"].good,
+        kpi_groups=screened["kpi_group"].good,
+        municipality_groups=screened["municipality_group"].good,
+        rejected=pl.concat([s.rejected for s in screened.values()]),
+    )
+
+
 @pytest.fixture
 def model_dir(tmp_path: Path) -> Path:
     """A copy of the bundled Vadstena model to break."""
