@@ -5,17 +5,25 @@ A model is a folder of hand-edited files (see ``mappings/README.md``)::
     from kolada_pipeline.followup import DEFAULT_MODEL_DIR, check_model, load_model
 
     model = load_model(DEFAULT_MODEL_DIR)          # ModelError if the files cannot be read
-    report = check_model(model, kpi_titles, unit_types, kpi_metadata=kpi_frame)
+    report = check_model(model, kpi_titles, unit_types, kpi_metadata=kpi_frame,
+                         municipality_groups=group_frame)  # Kolada's groups: id, title, members_json
     report.raise_for_errors()                      # ModelError if they say something wrong
     frames = model.to_frames(exclude_kpis=report.retired_kpi_ids)
     model.kolada_kpi_ids()                         # the Kolada KPIs the refresh must fetch
+    model.comparison_group_ids()                   # the municipality groups the model names
 
 The governance model (organisation, objectives, assignments, activities, indicators,
 assessments) is part of the same folder: ``model.governance`` holds its rows, ``check_model``
 checks them (``today=`` sets the day assessments may not be dated after), and ``to_frames``
 returns its mapping tables.
 
-Exceptions: ``ModelError`` (with ``.problems``, a list of ``ModelProblem``) is the only one.
+Comparison groups: ``model.yaml``'s ``comparison_groups`` and ``kpis.csv``'s ``comparison_group``
+name Kolada municipality groups (``G…``) that replace the default comparisons; ``to_frames``
+returns them as ``model_comparison_group`` and ``kpi_comparison_group``, and
+``load_comparison_areas()`` reads the bundled operating area → "Liknande kommuner" area mapping.
+
+Exceptions: ``ModelError`` (with ``.problems``, a list of ``ModelProblem``) for model files;
+``ReferenceFileError`` for a broken bundled reference file.
 A model reads only files inside its own folder, each at most ``MAX_FILE_BYTES``; text from the
 files appears in messages only as a short ``excerpt``, and lists of problems are cut by
 ``format_problems``. Importing this package reads no files.
@@ -53,6 +61,9 @@ from kolada_pipeline.followup.governance import (
 )
 from kolada_pipeline.followup.reference import (
     MAPPINGS_DIR,
+    SIMILAR_AREAS,
+    ReferenceFileError,
+    load_comparison_areas,
     load_goals,
     load_retired_kpis,
     load_targets,
@@ -73,6 +84,8 @@ __all__ = [
     "MAX_LISTED_PROBLEMS",
     "ModelError",
     "ModelProblem",
+    "ReferenceFileError",
+    "SIMILAR_AREAS",
     "STATUSES",
     "UNIT_KINDS",
     "check_model",
@@ -81,6 +94,7 @@ __all__ = [
     "excerpt",
     "format_problems",
     "format_report",
+    "load_comparison_areas",
     "load_goals",
     "load_model",
     "load_retired_kpis",

@@ -336,3 +336,13 @@ def test_cli_check_against_a_warehouse_uses_its_groups(
         f"model.yaml:{line}: warning: comparison group G37340 (Liknande kommuner, övergripande, Bollebygd, 2025) "
         "is the similar municipalities of Bollebygd, not of the focus Vadstena (0584)"
     ) in result.output
+
+
+def test_cli_check_against_kolada_fetches_its_group_list(model_dir: Path, edit, shared_kolada) -> None:
+    """Over a real socket to the local Kolada server: the groups come from /v3/municipality_groups."""
+    line = add_groups(model_dir, edit, '["G30830"]')
+    result = runner.invoke(
+        app, ["mappings", "check", str(model_dir), "--base-url", shared_kolada.base_url], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert f"model.yaml:{line}: warning: comparison group G30830 (Kommuner med 5 000 - 9 999 invånare" in result.output
