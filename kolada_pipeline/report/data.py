@@ -10,6 +10,7 @@ Only published tables are read (``mart``, ``mapping``, ``meta``, ``core.municipa
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -53,6 +54,30 @@ class FollowupRow:
     gender_gap: float | None
 
 
+#: RKA's similar-municipality groups: "Liknande kommuner[,] <area>, <municipality>, <vintage>"
+_SIMILAR_TITLE = re.compile(r"^Liknande kommuner,? (?P<area>.+?), (?P<municipality>.+), (?P<vintage>[0-9]{4})$")
+
+
+@dataclass(frozen=True)
+class SimilarMean:
+    """The similar municipalities' mean of one KPI and year (a row of mart.kpi_group_comparison)."""
+
+    group_id: str
+    group_title: str
+    group_role: str  # similar_area or similar_overall
+    members: int
+    members_with_value: int
+    mean: float | None
+
+    @property
+    def label(self) -> str:
+        """Which group, as Kolada's users say it: "7 liknande kommuner, grundskola, 2024"."""
+        match = _SIMILAR_TITLE.match(self.group_title)
+        if match is None:
+            return f"{self.group_title} ({self.members} kommuner)"
+        return f"{self.members} liknande kommuner, {match['area']}, {match['vintage']}"
+
+
 @dataclass
 class Kpi:
     kpi_id: str
@@ -64,11 +89,22 @@ class Kpi:
     rows: list[FollowupRow] = field(default_factory=list)
     #: a local KPI whose model marks it as an example (made-up values, labelled "exempeldata")
     is_example: bool = False
+    #: the similar municipalities' mean per year (Kolada KPIs; empty for local KPIs)
+    similar: dict[int, SimilarMean] = field(default_factory=dict)
+
+    @property
+    def similar_group(self) -> SimilarMean | None:
+        """The similar-municipalities group the KPI is compared with (its newest year's row)."""
+        return self.similar[max(self.similar)] if self.similar else None
+
+    def similar_series(self) -> dict[int, float | None]:
+        return {year: s.mean for year, s in self.similar.items()}
 
     @cached_property
     def decimals(self) -> int:
         """One number of decimals for all the KPI's figures, from its largest value (see auto_decimals)."""
         sizes = [abs(v) for r in self.rows for v in (r.value, r.riket_value, r.region_value) if v is not None]
+        sizes += [abs(s.mean) for s in self.similar.values() if s.mean is not None]
         return auto_decimals(max(sizes)) if sizes else 1
 
     def years(self, gender: str = "T") -> list[int]:
@@ -190,6 +226,14 @@ def load_focus(con: duckdb.DuckDBPyConnection, focus: str) -> FocusReport:
         kpi = kpis.get(r.pop("kpi_id"))
         if kpi is not None:
             kpi.rows.append(FollowupRow(**r))
+
+    if "mart.kpi_group_comparison" in table_names(con):
+        for r in _rows(con, "similar", focus=focus):
+            kpi = kpis.get(r["kpi_id"])
+            if kpi is not None:
+                kpi.similar[r["year"]] = SimilarMean(
+                    r["group_id"], r["group_title"], r["group_role"], r["members"], r["members_with_value"],
+                    r["group_mean"])
 
     retired = [RetiredKpi(r["kpi_id"], r["title"]) for r in _rows(con, "retired", focus=focus)]
     return FocusReport(

@@ -25,7 +25,7 @@ from .format import (
     format_rank,
     format_year,
 )
-from .svg import RIKET_STYLE, Series, band_bar, line_chart, series_style
+from .svg import RIKET_STYLE, SIMILAR_STYLE, Series, band_bar, line_chart, series_style
 
 SOURCE_NOTE = "Källa: Kolada"
 OWN_NOTE = "Rang, färgband och medelvärden är projektets egna beräkningar"
@@ -34,6 +34,8 @@ TOO_FEW = "för få kommuner"
 EXAMPLE = "exempeldata"
 WOMEN_COLOUR, MEN_COLOUR = "#b5367a", "#2b6cb0"
 RIKET = Municipality("0000", "riket", "riket")
+#: The similar municipalities' mean, as rows, columns and the chart's legend name it.
+SIMILAR = "Liknande kommuner, medel"
 
 
 @cache
@@ -239,7 +241,25 @@ def _latest_rows(report: FocusReport, kpi: Kpi, latest: int) -> list[dict[str, A
         value = kpi.reference_series(column).get(latest)
         rows.append({"title": title, "ref": True,
                      "cells": [num_cell(value, kpi.decimals), *[meta_cell("–")] * 4]})
+    if kpi.similar_group is not None:
+        similar = kpi.similar.get(latest)
+        rows.append({"title": f"{SIMILAR} ({kpi.similar_group.label})", "ref": True,
+                     "cells": [num_cell(similar.mean if similar else None, kpi.decimals), *[meta_cell("–")] * 4]})
     return rows
+
+
+def similar_note(kpi: Kpi, latest: int | None = None) -> str:
+    """Which similar-municipalities group a KPI is compared with, in one sentence ("" for none)."""
+    group = kpi.similar_group
+    if group is None:
+        return ""
+    kind = "för nyckeltalets område" if group.group_role == "similar_area" else "övergripande (inget eget område)"
+    text = (f"Liknande kommuner: medelvärdet för {group.label} (RKA:s grupp ”{group.group_title}”, "
+            f"{kind}); ovägt medel av de kommuner som har värde")
+    row = kpi.similar.get(latest) if latest is not None else None
+    if row is not None:
+        text += f", {row.members_with_value} av {row.members} år {format_year(latest)}"
+    return text + "."
 
 
 def _gender(report: FocusReport, kpi: Kpi, label: str) -> dict[str, Any] | None:
@@ -296,7 +316,7 @@ def compared_series(report: FocusReport, kpi: Kpi) -> list[Series]:
 
 def kpi_view(report: FocusReport, kpi: Kpi) -> dict[str, Any]:
     """What one KPI's section shows (see templates/kpi.html.j2)."""
-    view: dict[str, Any] = {"kpi": kpi, "meta": _kpi_meta(kpi), "latest": None}
+    view: dict[str, Any] = {"kpi": kpi, "meta": _kpi_meta(kpi), "latest": None, "similar_note": ""}
     years = kpi.years("T")
     if not years:
         return view
@@ -309,14 +329,20 @@ def kpi_view(report: FocusReport, kpi: Kpi) -> dict[str, Any]:
         riket_hidden = _dwarfs(riket, series)
         if not riket_hidden:
             series.append(riket)
+    if kpi.similar:
+        colour, dash, marker = SIMILAR_STYLE
+        series.append(Series(SIMILAR, kpi.similar_series(), colour, dash=dash, marker=marker))
     columns = [(m.title, kpi.series(m.id)) for m in report.compared]
     if not kpi.is_local:
         columns.append(("Riket", kpi.reference_series("riket_value")))
+    if kpi.similar:
+        columns.append((SIMILAR, kpi.similar_series()))
     view.update(
         latest=latest,
         chart=line_chart(series, years, label=f"{kpi.title} ({kpi.kpi_id}), {format_year(years[0])}–{format_year(latest)}"
                          + (f", {EXAMPLE}" if kpi.is_example else "")),
         riket_hidden=riket_hidden,
+        similar_note=similar_note(kpi, latest),
         latest_rows=_latest_rows(report, kpi, latest),
         gender=_gender(report, kpi, kpi.title),
         year_titles=[title for title, _ in columns],

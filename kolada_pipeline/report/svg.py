@@ -32,6 +32,8 @@ DASHES = ("", "8 4", "2 3", "8 3 2 3", "12 3", "4 4", "8 2 2 2 2 2", "1 3")
 MARKERS = ("circle", "square", "triangle", "diamond", "triangle-down", "cross", "plus", "ring")
 #: Riket, the reference line: grey, its own dash pattern and hollow markers.
 RIKET_STYLE = ("#555555", "6 4", "ring")
+#: The similar municipalities' mean: brown, dash-dot and a plus, unlike every peer and Riket.
+SIMILAR_STYLE = ("#6d4c41", "10 3 2 3", "plus")
 
 
 def series_style(index: int) -> tuple[str, str, str]:

@@ -67,8 +67,8 @@ def test_no_sql_in_the_report_package():
     sql_words = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\b\s+[\w*]")
     for module in REPORT_DIR.glob("*.py"):
         assert not sql_words.search(module.read_text(encoding="utf-8")), module.name
-    data = (REPORT_DIR / "data.py").read_text(encoding="utf-8")
-    named = set(re.findall(r'_(?:rows|value)\(con, "(\w+)"', data))
+    code = "\n".join(m.read_text(encoding="utf-8") for m in REPORT_DIR.glob("*.py"))
+    named = set(re.findall(r'_(?:rows|value)\(con, "(\w+)"', code))
     assert named == {p.stem for p in SQL_DIR.glob("*.sql")}
     for path in SQL_DIR.glob("*.sql"):
         text = path.read_text(encoding="utf-8")
