@@ -60,7 +60,9 @@ from kolada_pipeline.warehouse.state import (
 
 from . import progress
 
-log = logging.getLogger(__name__)
+# Named, not __name__: a Prefect worker loads this file by path (prefect.yaml's entrypoint), as a
+# module called "flow", and only loggers under kolada_pipeline reach the flow run's logs.
+log = logging.getLogger("kolada_pipeline.flow")
 log.addFilter(runlog.ScrubFilter())
 
 Mode = Literal["auto", "full", "incremental"]
