@@ -50,8 +50,22 @@ def environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(number=format_number, year=format_year, date=format_date, rank=format_rank,
-                       band_label=band_label)
+                       band_label=band_label, ink=ink)
     return env
+
+
+def _luminance(colour: str) -> float:
+    """WCAG relative luminance of a ``#rrggbb`` colour."""
+    channels = [int(colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def ink(colour: str) -> str:
+    """Black or white text, whichever contrasts more with a background of ``colour`` (the goals'
+    UN colours include light ones, on which white text fails WCAG's contrast minimum)."""
+    light = _luminance(colour)
+    return "#000" if (light + 0.05) / 0.05 > 1.05 / (light + 0.05) else "#fff"
 
 
 def goal_file(goal: int) -> str:
