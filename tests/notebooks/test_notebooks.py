@@ -31,7 +31,8 @@ NOTEBOOK_FILES = sorted(NOTEBOOKS.glob("*.ipynb"))
 
 def test_there_are_at_least_three_notebooks():
     names = {p.name for p in NOTEBOOK_FILES}
-    assert {"01_goals_vs_neighbours.ipynb", "02_kpi_in_depth.ipynb", "03_freshness_and_revisions.ipynb"} <= names
+    assert {"01_goals_vs_neighbours.ipynb", "02_kpi_in_depth.ipynb", "03_freshness_and_revisions.ipynb",
+            "04_similar_municipalities.ipynb"} <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=lambda p: p.name)
@@ -134,6 +135,40 @@ def test_notebook_runs_top_to_bottom(path, warehouse, kernel_env):
         assert "N00945" in text and "not divided by gender" in text
     if path.name.startswith("03"):
         assert "No revisions" in text and "was this warehouse's first" in text
+    if path.name.startswith("04"):
+        assert "KPIs compared with similar municipalities; groups used:" in text
+        assert "Liknande kommuner" in text and "differs most from its similar municipalities on:" in text
+        assert "Largest difference:" in text and count_images(nb) >= 3
+
+
+def test_similar_municipalities_notebook_ranks_by_the_groups_own_spread(warehouse, kernel_env):
+    """The notebook's best and worst KPIs agree with a z-score computed here from core.kpi_value."""
+    kernel_env.setenv("KOLADA_WAREHOUSE", str(warehouse))
+    nb = run_notebook(nbformat.read(NOTEBOOKS / "04_similar_municipalities.ipynb", as_version=4), NOTEBOOKS)
+    text = outputs_text(nb)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute("""
+            WITH c AS (
+                SELECT * FROM mart.kpi_group_comparison
+                WHERE focus_municipality_id = '0584' AND gender = 'T' AND focus_value IS NOT NULL
+                  AND group_role IN ('similar_area', 'similar_overall') AND higher_is_better IS NOT NULL
+                QUALIFY group_role = CASE WHEN bool_or(group_role = 'similar_area') OVER (PARTITION BY kpi_id)
+                                          THEN 'similar_area' ELSE 'similar_overall' END
+                    AND year = max(year) OVER (PARTITION BY kpi_id))
+            SELECT c.kpi_id,
+                   (c.focus_value - avg(v.value)) / stddev_samp(v.value)
+                   * CASE WHEN c.higher_is_better THEN 1 ELSE -1 END AS advantage
+            FROM c
+            JOIN core.municipality_group_member gm ON gm.municipality_group_id = c.group_id
+            JOIN core.kpi_value v ON v.kpi_id = c.kpi_id AND v.municipality_id = gm.municipality_id
+                                 AND v.year = c.year AND v.gender = 'T' AND v.value IS NOT NULL
+            GROUP BY c.kpi_id, c.focus_value, c.higher_is_better
+            HAVING stddev_samp(v.value) > 0
+            ORDER BY advantage DESC""").fetchall()
+    best, worst = rows[0], rows[-1]
+    assert f"{best[0]} " in text and f"{best[1]:+.2f} sd" in text
+    assert f"{worst[0]} " in text and f"{worst[1]:+.2f} sd" in text
+    assert f"Largest difference: {max(rows, key=lambda r: abs(r[1]))[0]} " in text
 
 
 def _with_parameters(path: Path, source: str) -> nbformat.NotebookNode:
