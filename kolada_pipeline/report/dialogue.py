@@ -83,14 +83,14 @@ def indicator_sentence(counts: dict[str, Any] | None) -> str:
     total = int(counts.get("indicators") or 0)
     if not total:
         return "Inga indikatorer med målvärden."
-    kinds = [(counts.get("indicators_green"), "grön (når målvärdet)"),
-             (counts.get("indicators_yellow"), "gul (nära målvärdet)"),
-             (counts.get("indicators_red"), "röd (missar målvärdet)")]
-    said = [f"{int(n)} {text}" for n, text in kinds if n]
+    kinds = [(counts.get("indicators_green"), "grön", "gröna", "når målvärdet"),
+             (counts.get("indicators_yellow"), "gul", "gula", "nära målvärdet"),
+             (counts.get("indicators_red"), "röd", "röda", "missar målvärdet")]
+    said = [f"{_plural(int(n), one, many)} ({why})" for n, one, many, why in kinds if n]
     missing = int(counts.get("indicators_without_value") or 0)
     if missing:
-        said.append(f"{missing} {MISSING} värde")
-    rest = total - sum(int(n or 0) for n, _ in kinds) - missing
+        said.append(f"{missing} utan värde ({MISSING})")
+    rest = total - sum(int(n or 0) for n, *_ in kinds) - missing
     if rest:
         said.append(f"{rest} utan målvärde")
     return f"Av {_plural(total, 'indikator', 'indikatorer')} är {_join(said)}."

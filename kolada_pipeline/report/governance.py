@@ -184,9 +184,9 @@ def find_unit(report: GovernanceReport, wanted: str) -> Unit:
         return by_title[0]
     names = [*report.units, *(u.title for u in report.units.values())]
     close = difflib.get_close_matches(wanted, names, n=3)
-    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
     known = ", ".join(f"{u.unit_id} ({u.title})" for u in report.units.values())
-    raise ReportError(f"No unit {wanted!r} in {report.model_name}'s organisation{hint} Units: {known}")
+    raise ReportError(f"No unit {wanted!r} in {report.model_name}'s organisation{hint}. Units: {known}")
 
 
 def check_governance(con: duckdb.DuckDBPyConnection) -> None:
