@@ -120,6 +120,25 @@ def test_a_broken_stories_file_names_file_and_line(built_warehouse, model_with_s
     assert "stories.csv:3: published_on must be a date" in message
 
 
+def test_public_site_is_the_same_bytes_from_the_same_warehouse(site, built_warehouse, model_with_stories, tmp_path):
+    build_public_site(built_warehouse, tmp_path, models=model_with_stories)
+    for page in site.glob("*.html"):
+        assert (tmp_path / page.name).read_bytes() == page.read_bytes(), page.name
+
+
+def test_a_model_without_assessments(built_warehouse, tmp_path):
+    """No reporting period: the public site has KPIs and stories only; an edition is a clear error."""
+    copy = tmp_path / "kolada.duckdb"
+    shutil.copyfile(built_warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("DELETE FROM mapping.assessment")
+    index = build_public_site(copy, tmp_path / "public", models=DEFAULT_MODEL_DIR)
+    four = _plain((index.parent / "mal-04.html").read_text(encoding="utf-8"))
+    assert "Inga av kommunens målbilder är kopplade till målet." in four and "Nyckeltal" in four
+    with pytest.raises(ReportError, match="periods with assessments: none"):
+        build_municipality_report(copy, tmp_path / "out", PERIOD, models=DEFAULT_MODEL_DIR)
+
+
 # --------------------------------------------------------------------------- in the browser
 
 
@@ -152,7 +171,7 @@ CHECKS = r"""
 def _pages(edition: Path, site: Path) -> list[tuple[str, Path]]:
     pages = [("kommun", edition / "index.html")]
     pages += [("dialog", p) for p in sorted(edition.glob("enhet-*.html"))]
-    pages += [("publik", p) for p in sorted(site.glob("*.html"))]
+    pages += [("public", p) for p in sorted(site.glob("*.html"))]
     return pages
 
 
@@ -172,7 +191,8 @@ def test_every_page_of_the_three_kinds_in_the_browser(browser, edition, site):
         for url in found["files"]:
             assert url.startswith("file://") and Path(url.removeprefix("file://").split("#")[0]).is_file(), (page.name, url)
         assert all(in_story for _, in_story in found["external"]), (page.name, found["external"])
-        browser.screenshot(SCREENSHOTS / f"{kind}-{page.parent.name if kind != 'publik' else 'public'}-{page.stem}.png")
+        edition_name = "" if kind == "public" else f"{page.parent.name}-"
+        browser.screenshot(SCREENSHOTS / f"{kind}-{edition_name}{page.stem}.png")
     assert charts > 50
 
 
@@ -193,7 +213,7 @@ def axe_source(tmp_path_factory) -> str:
 def test_no_serious_accessibility_violations(browser, edition, site, axe_source):
     serious = {}
     for kind, page in _pages(edition, site):
-        if kind == "publik" and page.name not in ("index.html", "mal-04.html", "mal-07.html", "mal-13.html"):
+        if kind == "public" and page.name not in ("index.html", "mal-04.html", "mal-07.html", "mal-13.html"):
             continue
         browser.open(page.as_uri())
         browser.evaluate(axe_source + "\n;true")
