@@ -54,7 +54,7 @@ def read_stories(model: FollowUpModel) -> list[Story]:
     notes: list[ModelProblem] = []
     stories = []
     for line, row in read_model_csv(path, STORY_COLUMNS, model.directory, problems, notes):
-        def bad(message: str) -> None:
+        def bad(message: str, line: int = line) -> None:
             problems.append(ModelProblem(path, line, message))
 
         url = row["url"]

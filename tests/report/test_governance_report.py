@@ -150,7 +150,7 @@ def test_dialogue_report_shows_the_committee_as_the_marts_say(edition, built_war
     names = ["objectives", "objectives_met", "objectives_partly_met", "objectives_not_met", "objectives_not_assessed",
              "assignments", "assignments_done", "assignments_ongoing", "assignments_not_started",
              "assignments_delayed", "assignments_cancelled"]
-    sentence = summary_sentence(dict(zip(names, row)))
+    sentence = summary_sentence(dict(zip(names, row, strict=True)))
     assert sentence in text and text.index(sentence) < text.index("Målbilder Förskola")  # on the first page
     units = {"BUN", "BUF", "BUF-FSK", "BUF-GRS"}
     objectives = _query(built_warehouse, """
@@ -172,7 +172,7 @@ def test_dialogue_report_shows_the_committee_as_the_marts_say(edition, built_war
         QUALIFY row_number() OVER (PARTITION BY parent_id, kpi_id ORDER BY year DESC) = 1""")
     target_words = {"green": "grön: når målvärdet", "yellow": "gul: nära målvärdet", "red": "röd: missar målvärdet"}
     checked = 0
-    for parent, kpi, year, value, target, target_band, band, slope in indicators:
+    for parent, kpi, year, value, _target, target_band, band, slope in indicators:
         if parent not in {"MB-BUN-1", "MB-BUN-2", "MB-BUN-3", "KF-2025-01"}:
             continue
         block = _plain(page[page.index(f'id="{"assignment" if parent.startswith("KF") else "objective"}-{parent}"'):]
@@ -228,7 +228,7 @@ def test_municipality_report_has_every_committee_then_the_17_goals(edition, buil
         WHERE s.period = ? AND u.parent_id = 'KF' ORDER BY u.unit_id""", [PERIOD])
     assert len(committees) == 4
     for (title,) in committees:
-        assert f"Sammanfattning per nämnd" in text and title in text
+        assert "Sammanfattning per nämnd" in text and title in text
     root = _query(built_warehouse, "SELECT objectives, assignments FROM mart.unit_summary WHERE unit_id = 'KF' AND period = ?",
                   [PERIOD])[0]
     assert f"Hela kommunen Av {root[0]} målbilder" in text and f"av {root[1]} uppdrag" in text
@@ -318,5 +318,5 @@ def test_diff_lists_exactly_the_revisions_new_years_and_changed_states(warehouse
 
 
 def test_diff_of_a_folder_that_is_not_an_edition(tmp_path, edition):
-    with pytest.raises(ReportError, match="is not an edition: it has no manifest.json"):
+    with pytest.raises(ReportError, match=r"is not an edition: it has no manifest\.json"):
         diff_editions(tmp_path, edition)
