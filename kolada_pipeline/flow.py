@@ -1,4 +1,4 @@
-"""The nightly refresh as a Prefect flow: Kolada → boundary gate → core → marts → GX → publish.
+"""The nightly refresh as a Prefect flow: Kolada → boundary gate → core → marts → gate → publish.
 
 The flow orders the stages and records what happened; the work lives in ``warehouse`` and
 ``followup`` functions that tests call without Prefect. Everything is written to a private copy
@@ -24,17 +24,19 @@ import duckdb
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from kolada_client import KoladaClient, MalformedResponseError, RetriesExhaustedError, redact_url, resolve_base_url
+from kolada_client import KoladaClient, RetriesExhaustedError, RetryPolicy, TransientError, redact_url, resolve_base_url
 from kolada_pipeline.followup import (
     FollowUpModel,
     ModelError,
     check_model,
+    check_models_together,
     discover_models,
     load_model,
     load_retired_kpis,
 )
 from kolada_pipeline.followup.tables import load_models
-from kolada_pipeline.quality import import_great_expectations_in_background
+from kolada_pipeline.quality import GateLimits, run_publish_gate
+from kolada_pipeline.settings import DEFAULT_MODELS_ROOT, DEFAULT_RETRY_SECONDS, Settings
 from kolada_pipeline.warehouse import db as warehouse_db
 from kolada_pipeline.warehouse import load as loading
 from kolada_pipeline.warehouse import runlog
@@ -48,15 +50,8 @@ from kolada_pipeline.warehouse.publish import (
     start_private_copy,
 )
 from kolada_pipeline.warehouse.schema import ensure_schema
-from kolada_pipeline.warehouse.sqlfiles import read_sql
-from kolada_pipeline.warehouse.state import (
-    PublishedState,
-    completeness_failures,
-    guarded_row_counts,
-    read_published_state,
-    rejected_share_failures,
-    row_count_failures,
-)
+from kolada_pipeline.warehouse.sqlfiles import read_sql, run_script
+from kolada_pipeline.warehouse.state import PublishedState, completeness_failures, read_published_state
 
 from . import progress
 
@@ -79,7 +74,12 @@ class QualityGateFailed(RefreshFailed):
 
 @dataclass
 class RefreshSettings:
-    """Everything a refresh needs to know; the CLI and the deployments fill it in."""
+    """What one refresh runs with. The flow fills it from :class:`kolada_pipeline.settings.Settings`
+    (resolved once: CLI > environment > defaults); tests build it directly.
+
+    ``models`` empty means every model under ``models_root``; ``rate_limit`` None is unlimited;
+    ``today`` (None: the real date) is the day model checks judge dates by.
+    """
 
     warehouse: Path
     base_url: str | None = None
@@ -87,6 +87,32 @@ class RefreshSettings:
     rate_limit: float | None = 5.0
     max_rejected_share: float = 0.01
     max_row_drop: float = 0.05
+    models_root: Path = DEFAULT_MODELS_ROOT
+    retry_seconds: float = DEFAULT_RETRY_SECONDS
+    memory_limit: str | None = None
+    today: dt.date | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **run: Any) -> RefreshSettings:
+        """The refresh's view of the command's settings, plus the run's own limits."""
+        return cls(
+            warehouse=settings.warehouse,
+            base_url=settings.base_url,
+            models=list(settings.models),
+            rate_limit=settings.rate_limit,
+            models_root=settings.models_root,
+            retry_seconds=settings.retry_seconds,
+            memory_limit=settings.duckdb_memory_limit,
+            **run,
+        )
+
+    @property
+    def limits(self) -> GateLimits:
+        return GateLimits(max_row_drop=self.max_row_drop, max_rejected_share=self.max_rejected_share)
+
+    def connect(self, path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        """The private copy (or another warehouse file) with this run's DuckDB memory limit."""
+        return warehouse_db.connect(path, read_only=read_only, memory_limit=self.memory_limit)
 
 
 def _now() -> dt.datetime:
@@ -110,7 +136,7 @@ def _transient(task: Any, task_run: Any, state: Any) -> bool:
     """Retry a task only for failures that another try can fix (Kolada down, answers cut short)."""
     try:
         state.result()
-    except (RetriesExhaustedError, MalformedResponseError):
+    except (RetriesExhaustedError, TransientError):
         return True
     except Exception:
         return False
@@ -121,7 +147,9 @@ def _transient(task: Any, task_run: Any, state: Any) -> bool:
 def _counted_client(settings: RefreshSettings, con: duckdb.DuckDBPyConnection, stage: str) -> Iterator[KoladaClient]:
     """A client whose requests and retries are recorded when it is done, whether the attempt
     succeeded or failed: a Prefect task retry starts a new client, and the run counts them all."""
-    client = KoladaClient(settings.base_url, rate_limit=settings.rate_limit)
+    client = KoladaClient(
+        settings.base_url, rate_limit=settings.rate_limit, retry=RetryPolicy(max_seconds=settings.retry_seconds)
+    )
     succeeded = False
     try:
         yield client
@@ -140,7 +168,7 @@ def refresh_metadata(
 
     When more than ``max_rejected_share`` of one kind of metadata is refused (Kolada changed a
     type, say), the run stops here and says so: what follows would only blame the model."""
-    with warehouse_db.connect(building) as con:
+    with settings.connect(building) as con:
         with _counted_client(settings, con, "metadata") as client:
             meta = loading.fetch_metadata(client)
         loading.record_rejections(con, meta.rejected, run_id, now)
@@ -158,27 +186,44 @@ def check_follow_up_models(
     settings: RefreshSettings, building: Path, meta: loading.Metadata
 ) -> tuple[list[tuple[FollowUpModel, set[str]]], list[str]]:
     """Load and check every follow-up model; an error anywhere stops the refresh."""
-    with warehouse_db.connect(building) as con:
+    with settings.connect(building) as con:
         known_before = {r[0] for r in con.execute(read_sql("refresh/retired_kpis.sql")).fetchall()}
+        retired_units = {r[0] for r in con.execute(read_sql("refresh/retired_municipalities.sql")).fetchall()}
     retired = set(load_retired_kpis()["id"]) | known_before
     models: list[tuple[FollowUpModel, set[str]]] = []
     warnings: list[str] = []
     errors: list[str] = []
-    for path in settings.models or discover_models():
+    paths = settings.models or discover_models(settings.models_root)
+    if not paths:
+        raise RefreshFailed(
+            f"No follow-up model found under {settings.models_root}/ (a folder with a model.yaml): run from the "
+            "project's root or pass --mapping PATH; nothing was published."
+        )
+    for path in paths:
         try:
             model = load_model(path)
         except ModelError as exc:
             # Whatever a model file quoted (a file it should never have read, say) is scrubbed.
             raise RefreshFailed(runlog.cap(runlog.scrub(str(exc)))) from None
-        report = check_model(model, meta.kpi_titles(), meta.unit_types(), retired)
+        report = check_model(
+            model,
+            meta.kpi_titles(),
+            meta.unit_types(),
+            retired,
+            kpi_metadata=meta.kpis,
+            retired_units=retired_units,
+            today=settings.today,
+            municipality_groups=meta.municipality_groups,
+        )
         errors += [str(p) for p in report.errors]
         warnings += [str(p) for p in report.warnings]
         models.append((model, set(report.retired_kpi_ids)))
+    errors += [str(p) for p in check_models_together([m for m, _ in models])]
     if errors:
         raise RefreshFailed(runlog.cap(runlog.scrub(_model_errors(meta, errors))))
     for w in warnings:
         log.info("%s", w)  # also in the summary the flow returns
-    with warehouse_db.connect(building) as con:
+    with settings.connect(building) as con:
         load_models(con, models)
     return models, warnings
 
@@ -208,7 +253,7 @@ def fetch_values(
 ) -> loading.StageCounts:
     """Every unit's values for the KPI set, screened at the boundary, into staging; and Kolada's
     own count of municipalities with a value, for the completeness check."""
-    with warehouse_db.connect(building) as con:
+    with settings.connect(building) as con:
         fetched_before = {r[0] for r in con.execute(read_sql("refresh/fetched_kpis.sql")).fetchall()}
         full = kpis if from_date is None else [k for k in kpis if k not in fetched_before]
         delta = [] if from_date is None else [k for k in kpis if k in fetched_before]
@@ -231,28 +276,54 @@ def fetch_values(
                 log.warning(
                     "Kolada lists no group of all municipalities; completeness is not checked against its count"
                 )
-            else:
-                loading.stage_kolada_counts(
-                    con, client, group_id, full_kpis=full, delta_kpis=delta, from_date=from_date
+            # Kolada's own values for the models' comparison groups come in the same requests
+            # (group ids share the municipality list), for the group-mean cross-check.
+            groups = [g for g in [group_id, *_comparison_groups(con)] if g]
+            if groups:
+                stage.group_requests = loading.stage_group_values(
+                    con, client, groups, full_kpis=full, delta_kpis=delta, from_date=from_date
                 )
         return stage
 
 
-@task(name="apply and build marts", cache_policy=NO_CACHE)
-def apply_and_build(
-    building: Path, run_id: str, now: dt.datetime
-) -> tuple[loading.ApplyCounts, dict[str, int], list[str]]:
-    """Apply the staged values, check them against Kolada's own count, then build the marts.
+def _comparison_groups(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The municipality groups the models compare with (mart.comparison_group, a view over the
+    mapping tables and Kolada's group list, created here ahead of the marts)."""
+    run_script(con, "mart/followed_kpi.sql")
+    run_script(con, "mart/comparison_group.sql")
+    return [r[0] for r in con.execute(read_sql("refresh/comparison_groups.sql")).fetchall()]
 
-    Returns what was applied, the marts' row counts and the completeness failures (for the gate).
-    """
-    with warehouse_db.connect(building) as con:
+
+@dataclass
+class Built:
+    """What applying and building produced, for the gate and the run's summary."""
+
+    applied: loading.ApplyCounts
+    tables: dict[str, int]
+    #: answers missing municipalities Kolada counts (they fail the gate)
+    completeness: list[str]
+    #: group means that differ from Kolada's own (reported, never failing the run)
+    mismatches: list[str]
+    #: model KPIs without any value for the focus or its peers
+    empty_kpis: list[str]
+
+
+@task(name="apply and build marts", cache_policy=NO_CACHE)
+def apply_and_build(settings: RefreshSettings, building: Path, run_id: str, now: dt.datetime) -> Built:
+    """Apply the staged values, check them against Kolada's own count, build the marts and
+    cross-check the group means against Kolada's group values."""
+    with settings.connect(building) as con:
         applied = loading.apply_values(con, run_id=run_id, now=now)
         group_id = loading.all_municipalities_group(con)
         shortfalls = [] if group_id is None else loading.completeness_shortfalls(con, group_id, run_id)
-        loading.drop_staging(con)
         counts = build_marts(con)
-    return applied, counts, completeness_failures(shortfalls)
+        mismatches = loading.record_group_mean_mismatches(con, run_id)
+        empty = [
+            f'model {focus}: KPI {kpi_id} "{title}" has no value for the focus or its peers; its rows stay empty'
+            for focus, kpi_id, title in con.execute(read_sql("status/kpis_without_values.sql")).fetchall()
+        ]
+        loading.drop_staging(con)
+    return Built(applied, counts, completeness_failures(shortfalls), mismatches, empty)
 
 
 @task(name="quality gate", cache_policy=NO_CACHE)
@@ -260,38 +331,33 @@ def quality_gate(
     settings: RefreshSettings,
     building: Path,
     run_id: str,
-    now: dt.datetime,
     stage: loading.StageCounts,
     state: PublishedState,
     completeness: list[str] | None = None,
+    notes: list[str] | None = None,
 ) -> tuple[list[str], str]:
-    """Great Expectations on what would be published, the row-count guard, the rejected share
-    and the completeness against Kolada's own count (``completeness``: its failures)."""
-    from kolada_pipeline.quality import run_publish_gate
-
-    with warehouse_db.connect(building, read_only=True) as con:
-        frames = {
-            "mart.kpi_followup": con.execute(read_sql("quality/mart_kpi_followup.sql")).df(),
-            "mart.goal_summary": con.execute(read_sql("quality/mart_goal_summary.sql")).df(),
-        }
-        # The values this run wrote; those published before passed the gate then, and the
-        # primary key keeps the table's keys unique.
-        written = con.execute(read_sql("quality/written_values.sql"), {"now": now}).df()
-        if len(written):
-            frames["core.kpi_value"] = written
-        counts = guarded_row_counts(con)
-    report = run_publish_gate(frames, WarehousePaths(settings.warehouse).data_docs, run_id)
-    failures = list(report.failures)
-    failures += row_count_failures(state.row_counts, counts, settings.max_row_drop)
-    failures += rejected_share_failures(stage.staged, stage.rejected, settings.max_rejected_share)
-    failures += completeness or []
+    """The table contracts' checks, the row-count guard and the rejected share
+    (:mod:`kolada_pipeline.quality.publish_gate`), plus the completeness failures against Kolada's
+    own count; ``notes`` (group-mean mismatches) go into the quality report without failing."""
+    with settings.connect(building) as con:
+        report = run_publish_gate(
+            con,
+            run_id=run_id,
+            report_dir=WarehousePaths(settings.warehouse).data_docs,
+            previous_row_counts=state.row_counts,
+            fetched_rows=stage.staged,
+            rejected_rows=stage.rejected,
+            limits=settings.limits,
+            extra_failures=completeness or [],
+            notes=notes or [],
+        )
     log.info(
-        "Quality gate: %s (Great Expectations %.1f s), Data Docs %s",
-        "FAILED" if failures else "passed",
+        "Quality gate: %s (%.2f s), quality report %s",
+        "FAILED" if report.failures else "passed",
         report.seconds,
-        report.docs_index,
+        report.report_index,
     )
-    return failures, str(report.docs_index)
+    return report.failures, str(report.report_index)
 
 
 @flow(name="refresh", log_prints=True)
@@ -311,13 +377,9 @@ def refresh(
         logger = logging.getLogger(name)
         if logger.level == logging.NOTSET:
             logger.setLevel(logging.INFO)
-    settings = RefreshSettings(
-        warehouse=WarehousePaths.of(warehouse).published,
-        base_url=base_url,
-        models=[Path(m) for m in mapping or []],
-        rate_limit=rate_limit,
-        max_rejected_share=max_rejected_share,
-        max_row_drop=max_row_drop,
+    resolved = Settings.resolve(warehouse=warehouse, base_url=base_url, models=mapping).with_(rate_limit=rate_limit)
+    settings = RefreshSettings.from_settings(
+        resolved, max_rejected_share=max_rejected_share, max_row_drop=max_row_drop
     )
     return run_refresh(settings, mode)
 
@@ -327,22 +389,24 @@ def run_refresh(settings: RefreshSettings, mode: Mode = "auto") -> dict[str, Any
     base_url = resolve_base_url(settings.base_url)
     secrets = runlog.url_secrets(base_url)
     with refresh_lock(paths):
-        import_great_expectations_in_background()
         now = _now()
-        state = read_published_state(paths.published)
-        resolved, from_date = choose_mode(mode, state, now.date())
         run = runlog.RunRecord(
             run_id=f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}",
             started_at=now,
-            mode=resolved,
-            from_date=from_date,
+            mode=mode,
+            from_date=None,
             base_url=redact_url(base_url),
         )
-        runlog.append(paths.journal, run)
         warnings: list[str] = []
         try:
+            # The private copy first, and the published state read from it: the refresh never
+            # opens the published file, so an analyst holding it (even read-write) does not block it.
             building = start_private_copy(paths)
-            with warehouse_db.connect(building) as con:
+            state = read_published_state(building)
+            run.mode, from_date = choose_mode(mode, state, now.date())
+            run.from_date = from_date
+            runlog.append(paths.journal, run)
+            with settings.connect(building) as con:
                 ensure_schema(con)
             meta, changes = refresh_metadata(settings, building, run.run_id, now)
             warnings += _retirement_warnings(changes)
@@ -351,10 +415,16 @@ def run_refresh(settings: RefreshSettings, mode: Mode = "auto") -> dict[str, Any
             kpis = kpi_set(meta, models)
             stage = fetch_values(settings, building, kpis, meta.unit_types(), from_date, run.run_id, now)
             run.requests, run.retries, run.extra["failed_attempts"] = _attempt_totals(building)
-            applied, mart_counts, completeness = apply_and_build(building, run.run_id, now)
+            built = apply_and_build(settings, building, run.run_id, now)
+            applied, mart_counts = built.applied, built.tables
+            run.extra["group_value_requests"] = stage.group_requests
+            warnings += built.empty_kpis
+            warnings += [f"group mean differs from Kolada's own: {m}" for m in built.mismatches]
             run.kpis, run.rows_fetched, run.rows_rejected = len(kpis), stage.staged, stage.rejected
             run.rows_inserted, run.rows_revised, run.rows_deleted = applied.inserted, applied.revised, applied.deleted
-            failures, run.data_docs = quality_gate(settings, building, run.run_id, now, stage, state, completeness)
+            failures, run.data_docs = quality_gate(
+                settings, building, run.run_id, stage, state, built.completeness, built.mismatches
+            )
             run.gate_passed = not failures
             if failures:
                 raise QualityGateFailed(
@@ -362,7 +432,7 @@ def run_refresh(settings: RefreshSettings, mode: Mode = "auto") -> dict[str, Any
                     + "\n- ".join(failures)
                 )
             run.status, run.finished_at = "succeeded", _now()
-            with warehouse_db.connect(building) as con:
+            with settings.connect(building) as con:
                 runlog.import_journal(con, paths.journal, run.run_id)
                 runlog.record_run(con, run)
                 con.execute(read_sql("refresh/checkpoint.sql"))
@@ -464,5 +534,5 @@ def kpi_set(meta: loading.Metadata, models: list[tuple[FollowUpModel, set[str]]]
     """
     wanted = meta.kpi_group_members()
     for model, _retired in models:
-        wanted += [k.kpi_id for k in model.kpis if not k.is_local]
+        wanted += model.kolada_kpi_ids()  # kpis.csv's Kolada KPIs and the indicators' ones
     return sorted(dict.fromkeys(wanted))

@@ -64,7 +64,7 @@ ENVIRONMENT: dict[str, str] = {
     "duckdb_memory_limit": "KOLADA_DUCKDB_MEMORY_LIMIT",
 }
 
-#: Quiet, offline-safe defaults for Prefect and Great Expectations. Each is only a default: a
+#: Quiet, offline-safe defaults for Prefect. Each is only a default: a
 #: user's own environment (e.g. ``PREFECT_API_URL`` for a real Prefect server) always wins.
 QUIET_DEFAULTS: dict[str, str] = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -73,7 +73,6 @@ QUIET_DEFAULTS: dict[str, str] = {
     "PREFECT_LOGGING_EXTRA_LOGGERS": "kolada_client,kolada_pipeline",
     "DO_NOT_TRACK": "1",
     "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
-    "GX_ANALYTICS_ENABLED": "false",
 }
 
 
@@ -159,7 +158,9 @@ def _typed(values: dict[str, Any], sources: Mapping[str, str]) -> dict[str, Any]
             raise SettingsError(f"{where(name)} is out of range: {out[name]!r}")
         out[name] = value
 
-    convert("rate_limit", float, lambda v: v > 0)
+    convert("rate_limit", float, lambda v: v >= 0)
+    if out.get("rate_limit") == 0:  # 0 lifts the limit, as `--rate-limit 0` always did
+        out["rate_limit"] = None
     convert("retry_seconds", float, lambda v: v >= 0)
     convert("first_year", int, lambda v: 1900 <= v <= 2200)
     for name in ("warehouse", "models_root"):
@@ -182,7 +183,7 @@ def _as_iterable(value: Any) -> Iterable[Any]:
 
 
 def apply_quiet_defaults(environ: dict[str, str] | None = None, *, verbose: bool = False) -> None:
-    """Set the quiet Prefect/GX defaults in the environment, leaving any value the user set.
+    """Set the quiet Prefect defaults in the environment, leaving any value the user set.
 
     Call it in a command's callback, before Prefect is imported (Prefect reads its settings at
     import), never at import time of a module.

@@ -4,9 +4,9 @@
 #   source scripts/bootstrap.sh     # in your own shell: `kolada`, `prefect`, `python` from .venv
 #
 # Sourcing changes only these in your shell: PATH and VIRTUAL_ENV (the venv, as `activate` does),
-# PREFECT_HOME (default <repo>/.prefect) and the quiet, offline-safe Prefect/GX settings
-# PREFECT_SERVER_ANALYTICS_ENABLED, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, DO_NOT_TRACK
-# and GX_ANALYTICS_ENABLED. No shell options (no `set -e`), no other variables; a failed install
+# PREFECT_HOME (default <repo>/.prefect) and the quiet, offline-safe Prefect settings
+# PREFECT_SERVER_ANALYTICS_ENABLED, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS and
+# DO_NOT_TRACK. No shell options (no `set -e`), no other variables; a failed install
 # returns non-zero without closing your shell.
 
 _kolada_bootstrap() {
@@ -23,7 +23,7 @@ _kolada_bootstrap() {
       echo "Installing kolada-pipeline into $venv (once; about 30 s) ..." >&2
       [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
       "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -c "$root/constraints.txt" uv
-      # uv compiles bytecode only when asked; without it every `import great_expectations` costs ~7 s more.
+      # uv compiles bytecode only when asked; without it every import of prefect or polars is slower.
       UV_PYTHON_DOWNLOADS=never UV_COMPILE_BYTECODE=1 "$venv/bin/uv" pip install --quiet \
         --python "$venv/bin/python" -c "$root/constraints.txt" -e "$root[dev]"
       rm -f "$venv"/.installed-*
@@ -37,7 +37,6 @@ _kolada_bootstrap() {
   export PREFECT_SERVER_ANALYTICS_ENABLED=false
   export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="${PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS:-120}"
   export DO_NOT_TRACK=1
-  export GX_ANALYTICS_ENABLED=false
   export VIRTUAL_ENV="$venv"
   case ":$PATH:" in
     *":$venv/bin:"*) ;;

@@ -3,7 +3,7 @@ export the published tables and build the follow-up report.
 
 Nothing here changes the environment at import time. The command's callback resolves the
 settings once (``Settings.resolve``: command line > environment > defaults) and sets the quiet
-Prefect/Great Expectations defaults before either is imported.
+Prefect defaults before it is imported.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def main(
     ] = False,
 ) -> None:
     _state["debug"] = debug
-    # Before Prefect or Great Expectations is imported: they read these at import.
+    # Before Prefect is imported: it reads these at import.
     apply_quiet_defaults(verbose=debug)
     ctx.call_on_close(_configure_logging(debug))
 
@@ -265,7 +265,6 @@ def refresh(
     if offline and rate_limit is None:
         settings = settings.with_(rate_limit=None)
     with _clear_errors():
-        from kolada_pipeline.quality import import_great_expectations_in_background
         from kolada_pipeline.warehouse.publish import ensure_not_locked
 
         from . import offline as offline_mode
@@ -273,8 +272,6 @@ def refresh(
 
         paths = WarehousePaths(settings.warehouse)
         ensure_not_locked(paths)
-        # Seconds of importing, done while Prefect starts its temporary server (mostly waiting).
-        import_great_expectations_in_background()
         from kolada_pipeline.flow import refresh as refresh_flow
 
         server = offline_mode.local_kolada() if offline else contextlib.nullcontext(settings.base_url)

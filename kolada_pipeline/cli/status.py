@@ -92,7 +92,7 @@ def print_refresh_summary(console: Console, summary: dict[str, Any]) -> None:
     for warning in dict.fromkeys(summary.get("warnings", [])):
         console.print(f"warning: {escape(_with_retired_detail(str(warning)))}")
     docs = summary.get("data_docs")
-    console.print(f"Quality report (Great Expectations Data Docs): {escape(str(docs)) if docs else MISSING}")
+    console.print(f"Quality report: {escape(str(docs)) if docs else MISSING}")
 
 
 def _runs_table(runs: list[dict[str, Any]]) -> Table:
@@ -196,6 +196,35 @@ def print_status(console: Console, warehouse: Path) -> None:
                     + (f" ({note})" if note else "")
                 )
             )
+        for focus, kpi_id, title in con.execute(read_sql("status/kpis_without_values.sql")).fetchall():
+            console.print(
+                escape(f'warning: model {focus}: KPI {kpi_id} "{title}" has no value for the focus or its peers')
+            )
+        for unit_id, title, _type in con.execute(read_sql("refresh/retired_municipalities.sql")).fetchall():
+            console.print(
+                escape(f"warning: Kolada no longer lists {unit_id} {title}; its values are kept (is_retired)")
+            )
+        for focus, name, units, objectives, assignments, indicators, periods, overdue in con.execute(
+            read_sql("status/governance.sql")
+        ).fetchall():
+            if units or objectives or assignments:
+                console.print(
+                    escape(
+                        f"Governance model {name} ({focus}): {units} units, {objectives} objectives, "
+                        f"{assignments} assignments, {indicators} indicators; periods {periods or 'none'}; "
+                        f"{overdue} assignment(s) overdue in the newest period"
+                    )
+                )
+        if last:
+            for kpi, year, gender, group, mine, theirs in con.execute(
+                read_sql("status/group_mean_mismatches.sql"), {"run_id": last[0]}
+            ).fetchall():
+                console.print(
+                    escape(
+                        f"warning: group mean {kpi} {year} {gender} {group}: computed {_value(mine)}, "
+                        f"Kolada's {_value(theirs)}"
+                    )
+                )
     latest = runs[-1] if runs else None
     docs = paths.data_docs / "index.html"
     if latest:

@@ -1,25 +1,21 @@
-"""The "before publishing" quality gate (Great Expectations).
+"""Quality gates: what Kolada sent is checked at the API boundary (pandera, ``boundary.py``), and
+what would be published is checked against the table contracts before publishing (SQL inside
+DuckDB, ``publish_gate.py``).
 
     from kolada_pipeline.quality import run_publish_gate
-    report = run_publish_gate({"mart.kpi_followup": df, ...}, docs_dir, run_id="2026-11-20T06:00")
+    report = run_publish_gate(con, run_id="20261129T023000-ab12cd", report_dir=paths.data_docs)
     if not report.passed:
-        print(report.summary())
-
-The suites live in :mod:`warehouse.quality.expectations` (reviewed like code); running them
-and building the Data Docs is :mod:`warehouse.quality.gate`. Importing this package does not
-import Great Expectations (that takes ~4 s); the first gate call does.
+        print("\\n".join(report.failures))
 """
 
-from kolada_pipeline.quality.expectations import SUITES, YEAR_MIN, year_max
-from kolada_pipeline.quality.gate import ExpectationOutcome, GateReport, run_publish_gate
-from kolada_pipeline.quality.warm import import_great_expectations_in_background
+from kolada_pipeline.quality.boundary import YEAR_MIN, year_max
+from kolada_pipeline.quality.publish_gate import CheckOutcome, GateLimits, GateReport, run_publish_gate
 
 __all__ = [
-    "SUITES",
     "YEAR_MIN",
-    "ExpectationOutcome",
+    "CheckOutcome",
+    "GateLimits",
     "GateReport",
-    "import_great_expectations_in_background",
     "run_publish_gate",
     "year_max",
 ]

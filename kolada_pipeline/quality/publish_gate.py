@@ -70,6 +70,8 @@ class GateReport:
     run_id: str
     outcomes: list[CheckOutcome] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    #: things worth a look that do not stop publishing (e.g. group means that differ from Kolada's)
+    notes: list[str] = field(default_factory=list)
     row_counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     report_index: Path | None = None
@@ -89,15 +91,18 @@ def run_publish_gate(
     rejected_rows: int = 0,
     limits: GateLimits = GateLimits(),
     tables: tuple[str, ...] | None = None,
+    extra_failures: list[str] | tuple[str, ...] = (),
+    notes: list[str] | tuple[str, ...] = (),
 ) -> GateReport:
     """Check every contracted table in ``con`` and both guards; write the quality report.
 
-    ``tables`` defaults to every table with a contract. Raises nothing for bad data: the caller
-    refuses to publish when ``report.passed`` is false. ``OSError`` if the report cannot be
-    written.
+    ``tables`` defaults to every table with a contract. ``extra_failures`` are failures found
+    earlier in the run (completeness against Kolada's own count) and ``notes`` findings that do
+    not stop publishing; both go into the report. Raises nothing for bad data: the caller refuses
+    to publish when ``report.passed`` is false. ``OSError`` if the report cannot be written.
     """
     started = time.perf_counter()
-    report = GateReport(run_id=run_id)
+    report = GateReport(run_id=run_id, failures=list(extra_failures), notes=list(notes))
     all_contracts = contracts.load_contracts()
     for table in tables or tuple(all_contracts):
         _check_table(con, all_contracts[table], report)
@@ -179,6 +184,7 @@ def write_report(report: GateReport, report_dir: Path) -> Path:
         "seconds": round(report.seconds, 3),
         "row_counts": report.row_counts,
         "failures": report.failures,
+        "notes": report.notes,
         "checks": [asdict(o) | {"passed": o.passed} for o in report.outcomes],
     }
     _replace(report_dir / "results.json", json.dumps(data, indent=2, ensure_ascii=False))

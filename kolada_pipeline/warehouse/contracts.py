@@ -19,6 +19,7 @@ Contract format (keys in ``[]`` are optional)::
     description: one paragraph            # what a row is and what the table is for
     key: [focus_municipality_id, goal, kpi_id]
     [min_rows: 1]                        # fewer rows fail the gate
+    [row_count_guard: true]              # false: the table may shrink freely between runs
     columns:
       - name: goal
         type: INTEGER                     # the DuckDB type, as duckdb_columns() names it
@@ -59,8 +60,9 @@ __all__ = [
     "apply_comments",
     "check_sql",
     "contract",
-    "load_contracts",
     "describe_drift",
+    "guarded_tables",
+    "load_contracts",
     "markdown",
     "published_tables",
     "render_readme",
@@ -125,6 +127,8 @@ class Contract:
     rules: tuple[Rule, ...]
     min_rows: int
     path: Path
+    #: whether the publish gate refuses a build in which the table shrank by more than the limit
+    row_count_guard: bool = True
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -159,6 +163,11 @@ def contract(table: str) -> Contract:
     return load_contracts()[table]
 
 
+def guarded_tables() -> tuple[str, ...]:
+    """The tables the row-count guard watches: every contract that does not opt out."""
+    return tuple(t for t, c in load_contracts().items() if c.row_count_guard)
+
+
 def published_tables() -> tuple[str, ...]:
     """The tables dashboards read and ``kolada export`` writes: every ``mart`` contract."""
     return tuple(t for t in load_contracts() if t.startswith("mart."))
@@ -174,7 +183,7 @@ def _read_contract(path: Path) -> Contract:
         raise fail(f"not valid YAML: {error}") from error
     if not isinstance(spec, dict):
         raise fail("a contract is a mapping with table, description, key and columns")
-    unknown = set(spec) - {"table", "description", "key", "columns", "rules", "min_rows"}
+    unknown = set(spec) - {"table", "description", "key", "columns", "rules", "min_rows", "row_count_guard"}
     if unknown:
         raise fail(f"unknown key(s) {sorted(unknown)}")
     table = str(spec.get("table", ""))
@@ -196,7 +205,10 @@ def _read_contract(path: Path) -> Contract:
     description = str(spec.get("description") or "").strip()
     if not description:
         raise fail("the table needs a description")
-    return Contract(table, description, key, columns, rules, int(spec.get("min_rows", 1)), path)
+    guard = spec.get("row_count_guard", True)
+    if not isinstance(guard, bool):
+        raise fail(f"row_count_guard must be true or false, not {guard!r}")
+    return Contract(table, description, key, columns, rules, int(spec.get("min_rows", 1)), path, guard)
 
 
 def _read_column(item: Any, fail) -> Column:

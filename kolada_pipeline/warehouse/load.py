@@ -215,6 +215,8 @@ class StageCounts:
     rejected: int = 0
     requests: int = 0
     retries: int = 0
+    #: requests for Kolada's own group values (completeness and the group-mean cross-check)
+    group_requests: int = 0
 
     @property
     def rejected_share(self) -> float:
@@ -343,33 +345,52 @@ def all_municipalities_group(con: duckdb.DuckDBPyConnection) -> str | None:
     return rows[0][0] if rows else None
 
 
-def stage_kolada_counts(
+def stage_group_values(
     con: duckdb.DuckDBPyConnection,
     client: KoladaClient,
-    group_id: str,
+    group_ids: list[str],
     *,
     full_kpis: list[str],
     delta_kpis: list[str],
     from_date: dt.date | None,
 ) -> int:
-    """Kolada's count of municipalities with a value, per KPI, year and gender, for what this
-    fetch asked for, into ``staging.kolada_count``: the group's rows for every year of
-    ``full_kpis`` and for what changed since ``from_date`` of ``delta_kpis`` (one request per 25
-    KPIs)."""
+    """Kolada's own values for municipality groups (the group of all municipalities, whose
+    ``count`` is Kolada's number of municipalities with a value, and the models' comparison
+    groups), for what this fetch asked for, into ``staging.group_value``: every year of
+    ``full_kpis`` and what changed since ``from_date`` of ``delta_kpis``. The group ids share the
+    requests' municipality list: one request per 25 KPIs for up to 25 groups. Returns the number
+    of requests made."""
+    before = client.requests_made
     fetches = []
     if full_kpis:
-        fetches.append(client.iter_values(full_kpis, [group_id]))
+        fetches.append(client.iter_values(full_kpis, group_ids))
     if delta_kpis:
-        fetches.append(client.iter_values(delta_kpis, [group_id], None, from_date))
-    rows = 0
+        fetches.append(client.iter_values(delta_kpis, group_ids, None, from_date))
     for frame in itertools.chain.from_iterable(fetches):
         con.register("group_rows", frame)
         try:
-            run_script(con, "load/stage_kolada_count.sql")
+            run_script(con, "load/stage_group_value.sql")
         finally:
             con.unregister("group_rows")
-        rows += frame.height
-    return rows
+    return client.requests_made - before
+
+
+def record_group_mean_mismatches(con: duckdb.DuckDBPyConnection, run_id: str, *, shown: int = 5) -> list[str]:
+    """Compare each computed group mean (mart.kpi_group_comparison) with the value Kolada serves
+    for the group (staging.group_value); differences above 1e-9 relative go to
+    ``meta.group_mean_mismatch`` for this run. Returns one message per mismatch (the first
+    ``shown``, then a count): they are reported, never a reason to refuse the run."""
+    run_script(con, "quality/group_mean_crosscheck.sql", run_id=run_id)
+    [(checked,)] = con.execute(read_sql("quality/group_means_checked.sql")).fetchall()
+    log.info("Group means cross-checked against Kolada's own group values: %d", checked)
+    rows = con.execute(read_sql("quality/group_mean_mismatches.sql"), {"run_id": run_id}).fetchall()
+    messages = [
+        f"{kpi} {year} {gender} {group}: computed group mean {mine:.10g}, Kolada's {theirs:.10g}"
+        for kpi, year, gender, group, mine, theirs in rows[:shown]
+    ]
+    if len(rows) > shown:
+        messages.append(f"… and {len(rows) - shown} more group means that differ from Kolada's")
+    return messages
 
 
 def completeness_shortfalls(

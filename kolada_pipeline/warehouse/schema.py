@@ -18,6 +18,7 @@ DDL_FILES = (
     "meta/refresh_run.sql",
     "meta/rejected_row.sql",
     "meta/fetched_kpi.sql",
+    "meta/group_mean_mismatch.sql",
     "mapping/goal.sql",
     "mapping/model.sql",
     "mapping/governance.sql",

@@ -1,24 +1,23 @@
-"""What the published warehouse says about itself, read without disturbing anyone reading it,
-and the two guards that compare a new build with it.
+"""What the published warehouse says about itself (when it last succeeded, how big its guarded
+tables were), read without disturbing anyone reading it.
 
-The guards are plain functions (inputs in, failure messages out) so that the publish gate can
-own them: :func:`row_count_failures` (a table shrank by more than a share) and
-:func:`rejected_share_failures` (too many fetched rows refused at the boundary).
+The row-count and rejected-share guards live in the publish gate
+(:mod:`kolada_pipeline.quality.publish_gate`); :func:`completeness_failures` words the
+completeness check's findings for it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
+from . import contracts
+from .marts import row_count
 from .sqlfiles import read_sql
-
-#: The tables the row-count guard watches; ``sql/quality/guarded_row_counts.sql`` counts them.
-GUARDED_TABLES = ("core.kpi_value", "mart.kpi_followup", "mart.goal_kpi", "mart.goal_summary")
 
 
 @dataclass
@@ -31,9 +30,10 @@ class PublishedState:
     row_counts: dict[str, int] = field(default_factory=dict)
 
 
-def guarded_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Row counts of :data:`GUARDED_TABLES` (every one must exist)."""
-    return dict(con.execute(read_sql("quality/guarded_row_counts.sql")).fetchall())
+def guarded_row_counts(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, int]:
+    """Row counts of the tables the row-count guard watches (their contracts say so) among
+    ``tables``, the tables the warehouse has."""
+    return {t: row_count(con, t) for t in contracts.guarded_tables() if t in tables}
 
 
 def read_published_state(path: Path) -> PublishedState:
@@ -45,36 +45,9 @@ def read_published_state(path: Path) -> PublishedState:
         tables = {r[0] for r in con.execute(read_sql("meta/table_names.sql")).fetchall()}
         if "meta.refresh_run" in tables:
             [(state.last_success_at, state.last_full_at)] = con.execute(read_sql("meta/last_success.sql")).fetchall()
-        if set(GUARDED_TABLES) <= tables:
-            # A warehouse missing one of them was not published by this pipeline: no baseline.
-            state.row_counts = guarded_row_counts(con)
+        state.row_counts = guarded_row_counts(con, tables)
     state.value_rows = state.row_counts.get("core.kpi_value", 0)
     return state
-
-
-def row_count_failures(before: Mapping[str, int], after: Mapping[str, int], max_drop: float) -> list[str]:
-    """A message for every table whose row count fell by more than ``max_drop`` (a share)."""
-    failures = []
-    for table, was in before.items():
-        now = after.get(table, 0)
-        if was and now < was * (1 - max_drop):
-            failures.append(
-                f"{table}: row count fell from {was} to {now} ({1 - now / was:.0%} drop, limit "
-                f"{max_drop:.0%}); an upstream answer may have been cut short"
-            )
-    return failures
-
-
-def rejected_share_failures(staged: int, rejected: int, max_share: float) -> list[str]:
-    """A message when more than ``max_share`` of the fetched rows were rejected at the boundary."""
-    total = staged + rejected
-    share = rejected / total if total else 0.0
-    if share <= max_share:
-        return []
-    return [
-        f"{rejected} of {total} fetched rows ({share:.2%}) were rejected at the API boundary "
-        f"(limit {max_share:.2%}); see meta.rejected_row"
-    ]
 
 
 def completeness_failures(shortfalls: Iterable[tuple[str, int, str, int, int]], *, limit: int = 20) -> list[str]:

@@ -133,7 +133,6 @@ def test_sourcing_bootstrap_changes_only_what_it_documents(tmp_path):
         "PREFECT_SERVER_ANALYTICS_ENABLED",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",
         "DO_NOT_TRACK",
-        "GX_ANALYTICS_ENABLED",
     }
     assert after["PATH"].startswith(f"{root}/.venv/bin:")
     assert after["PREFECT_HOME"] == f"{root}/.prefect"

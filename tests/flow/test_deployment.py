@@ -133,7 +133,6 @@ def _base_env(home: Path) -> dict[str, str]:
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_SERVER_UI_ENABLED="false",
         DO_NOT_TRACK="1",
-        GX_ANALYTICS_ENABLED="false",
         PREFECT_LOGGING_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
     )

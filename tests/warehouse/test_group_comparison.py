@@ -130,3 +130,36 @@ def test_the_county_group_counts_the_focus_once(published):
     assert all(r["compared_count"] == r["members_with_value"] for r in county), "the focus is a member"
     similar = [r for r in published if r["group_role"] == "similar_overall"]
     assert all(r["members"] == 7 and r["compared_count"] == r["members_with_value"] + 1 for r in similar)
+
+
+def test_the_refresh_cross_checks_group_means_and_finds_no_mismatch_on_kolada_s_values(built_warehouse, caplog):
+    with duckdb.connect(str(built_warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM meta.group_mean_mismatch").fetchall() == [(0,)]
+    journal = [json.loads(line) for line in built_warehouse.with_name("kolada.runs.jsonl").read_text().splitlines()]
+    succeeded = [r for r in journal if r["status"] == "succeeded"]
+    assert succeeded[-1]["extra"]["group_value_requests"] >= 1, "the extra requests are counted in the run record"
+
+
+def test_the_cross_check_finds_a_planted_mismatch(built_warehouse, tmp_path):
+    from kolada_pipeline.warehouse.load import record_group_mean_mismatches
+    from kolada_pipeline.warehouse.sqlfiles import run_script
+
+    copy = tmp_path / "kolada.duckdb"
+    copy.write_bytes(built_warehouse.read_bytes())
+    with duckdb.connect(str(copy)) as con:
+        run_script(con, "load/staging.sql")
+        # Kolada's group values as this project computed them: no mismatch ...
+        con.execute(
+            "INSERT INTO staging.group_value SELECT kpi_id, group_id, year, gender, group_mean, members_with_value "
+            "FROM mart.kpi_group_comparison WHERE group_mean IS NOT NULL"
+        )
+        assert record_group_mean_mismatches(con, "check-1") == []
+        # ... then one planted: Kolada's value for one group, KPI and year differs by 1e-6.
+        con.execute(
+            "UPDATE staging.group_value SET value = value * (1 + 1e-6) "
+            "WHERE (kpi_id, group_id, year, gender) = (SELECT (kpi_id, group_id, year, gender) FROM staging.group_value "
+            "ORDER BY ALL LIMIT 1)"
+        )
+        found = record_group_mean_mismatches(con, "check-2")
+        assert len(found) == 1 and "Kolada's" in found[0]
+        assert con.execute("SELECT count(*) FROM meta.group_mean_mismatch WHERE run_id = 'check-2'").fetchall() == [(1,)]

@@ -4,4 +4,4 @@ DROP TABLE IF EXISTS staging.fetched_kpi;
 DROP TABLE IF EXISTS staging.source;
 DROP TABLE IF EXISTS staging.rejected_row;
 DROP TABLE IF EXISTS staging.attempt;
-DROP TABLE IF EXISTS staging.kolada_count;
+DROP TABLE IF EXISTS staging.group_value;

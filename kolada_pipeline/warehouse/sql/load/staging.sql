@@ -16,3 +16,14 @@ CREATE OR REPLACE TABLE staging.fetched_kpi (kpi_id VARCHAR PRIMARY KEY);
 -- Rows this fetch quarantined; load/keep_rejections.sql moves them to meta.rejected_row once
 -- the fetch has completed.
 CREATE OR REPLACE TABLE staging.rejected_row AS FROM meta.rejected_row LIMIT 0;
+-- Kolada's own values for municipality groups (load/stage_group_value.sql): the group of all
+-- municipalities' count for the completeness check, the comparison groups' values for the
+-- group-mean cross-check. A group's value is the unweighted mean of its members with a value.
+CREATE OR REPLACE TABLE staging.group_value (
+    kpi_id   VARCHAR NOT NULL,
+    group_id VARCHAR NOT NULL,
+    year     INTEGER NOT NULL,
+    gender   VARCHAR NOT NULL,
+    value    DOUBLE,
+    count    INTEGER NOT NULL
+);

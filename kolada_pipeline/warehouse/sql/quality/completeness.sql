@@ -1,12 +1,12 @@
 -- Completeness against Kolada's own count: for every KPI, year and gender this run fetched
 -- (every year of a KPI fetched in full, what changed since from_date otherwise), Kolada says how
--- many municipalities have a value (staging.kolada_count, from its group of all municipalities,
--- parameter $group_id). The warehouse must hold at least that many of the
+-- many municipalities have a value (the count of its group of all municipalities, $group_id, in
+-- staging.group_value). The warehouse must hold at least that many of the
 -- group's municipalities, after the run's changes; rows the run quarantined at the boundary
 -- count as held (the rejected-share guard judges them; unknown or malformed key parts match any
 -- KPI, year and gender). Parameters: $group_id, $run_id. Returns the shortfalls.
 WITH checked AS (
-    SELECT kpi_id, year, gender, count AS kolada_count FROM staging.kolada_count
+    SELECT kpi_id, year, gender, count AS kolada_count FROM staging.group_value WHERE group_id = $group_id
 ),
 held AS (
     SELECT v.kpi_id, v.year, v.gender, count(DISTINCT v.municipality_id) AS held

@@ -1,2 +1,0 @@
--- mart.kpi_followup as the publish gate validates it.
-SELECT * FROM mart.kpi_followup
