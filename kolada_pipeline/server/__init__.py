@@ -5,10 +5,14 @@ benchmarks talk to this server instead. It honours the v3 contract (envelope and
 limit, 410 on /v2, group means, `from_date` with tombstones, shuffled gender order) and can
 inject transport faults and data corruption on purpose.
 
-    >>> from kolada_pipeline.server import KoladaServer, Fault     # doctest: +SKIP
+    >>> import requests
+    >>> from kolada_pipeline.server import KoladaServer, Fault
     >>> with KoladaServer() as server:
-    ...     server.add_fault(Fault("429", times=2))
-    ...     requests.get(server.base_url + "/kpi/N00945")
+    ...     server.add_fault(Fault("429", times=1, retry_after=0))
+    ...     first = requests.get(server.base_url + "/kpi/N00945").status_code
+    ...     second = requests.get(server.base_url + "/kpi/N00945").json()["values"][0]["id"]
+    >>> first, second
+    (429, 'N00945')
 """
 
 from ._corrupt import CORRUPTION_KINDS

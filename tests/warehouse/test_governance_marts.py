@@ -672,3 +672,32 @@ def test_a_model_without_governance_files_builds_them_empty(inputs: Inputs, tmp_
         assert report.passed, report.failures
     finally:
         con.close()
+
+
+def test_a_broken_governance_file_stops_the_refresh_and_publishes_nothing(built_warehouse, tmp_path, plain_refresh,
+                                                                          shared_kolada):
+    """The refresh runs the same checks as `kolada mappings check`: a status on an objective is
+    an error with file and line, and the published warehouse stays byte for byte."""
+    import hashlib
+    import shutil
+
+    from kolada_pipeline.flow import RefreshFailed
+    from kolada_pipeline.followup import DEFAULT_MODEL_DIR
+
+    model = tmp_path / "vadstena"
+    shutil.copytree(DEFAULT_MODEL_DIR, model)
+    assessments = model / "assessments.csv"
+    lines = assessments.read_text(encoding="utf-8").splitlines()
+    objective = next(i for i, line in enumerate(lines) if line.startswith("MB-") and "\"" not in line)
+    cells = lines[objective].split(",")
+    cells[3] = "pågår"  # a status on an objective
+    lines[objective] = ",".join(cells)
+    assessments.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    warehouse = tmp_path / "w" / "kolada.duckdb"
+    warehouse.parent.mkdir()
+    shutil.copyfile(built_warehouse, warehouse)
+    before = hashlib.sha256(warehouse.read_bytes()).hexdigest()
+    with pytest.raises(RefreshFailed) as info:
+        plain_refresh(warehouse, shared_kolada.base_url, models=[model])
+    assert f"assessments.csv:{objective + 1}" in str(info.value) and "status" in str(info.value)
+    assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == before
