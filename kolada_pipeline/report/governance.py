@@ -27,8 +27,9 @@ GOVERNANCE_TABLES = (
 )
 
 
-class ReportError(Exception):
-    """A report cannot be built as asked: an unknown unit or period, or a model without governance."""
+class ReportError(ValueError):
+    """A report cannot be built as asked: an unknown unit or period, a model without governance, a
+    broken stories.csv or no Chromium for --pdf. A ValueError, so the CLI prints it as one line."""
 
 
 @dataclass(frozen=True)
