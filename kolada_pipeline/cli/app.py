@@ -363,17 +363,81 @@ def export(
 @app.command(cls=_Command)
 def report(
     out_dir: Annotated[
-        Path | None, typer.Option("--out", metavar="FOLDER", help="Folder for the HTML report (default: report/).")
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="FOLDER",
+            help="Folder for the reports (default: report/). An edition goes to FOLDER/PERIOD/, the public site to FOLDER/public/.",
+        ),
+    ] = None,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period",
+            metavar="PERIOD",
+            help="A period of the assessments (2025, 2026-T1, 2026-08): write that edition, the whole municipality's report.",
+        ),
+    ] = None,
+    unit: Annotated[
+        str | None,
+        typer.Option("--unit", metavar="UNIT", help="A unit_id or title: that committee's dialogue report (needs --period)."),
+    ] = None,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also print the report to PDF with headless Chromium.")] = False,
+    public: Annotated[
+        bool, typer.Option("--public", help="Write the public Agenda 2030 site for residents to FOLDER/public/.")
+    ] = False,
+    diff: Annotated[
+        tuple[Path, Path] | None,
+        typer.Option(
+            "--diff",
+            metavar="OLD NEW",
+            help="Compare two editions: new data years, values Kolada revised, changed assessments and statuses.",
+        ),
+    ] = None,
+    models: Annotated[
+        Path | None,
+        typer.Option(
+            "--models", metavar="FOLDER", help="The model folder (or a folder of models) the manifest hashes (default: mappings/)."
+        ),
     ] = None,
     warehouse: WarehouseOption = None,
 ) -> None:
-    """Build the static HTML follow-up report (opens from disk, no network needed)."""
-    settings = _settings(warehouse=warehouse)
-    with _clear_errors():
-        from kolada_pipeline.report import build_report
+    """Build the static HTML reports (open from disk, no network needed).
 
-        index = build_report(settings.warehouse, out_dir or Path("report"))
-        out.print(f"Report written: {escape(str(index))}")
+    Without options: the Agenda 2030 follow-up, one page per goal. With --period: an edition
+    (report/PERIOD/ with manifest.json), the municipality's report or, with --unit, a committee's
+    dialogue report. --public: the site for residents. --diff OLD NEW: what changed between editions.
+    """
+    if unit is not None and period is None:
+        raise fail("--unit needs --period (the reporting period of the dialogue report)")
+    if diff is not None and (period or unit or public or pdf):
+        raise fail("--diff compares two existing editions; give it alone")
+    if pdf and period is None:
+        raise fail("--pdf prints an edition: give --period (and --unit for a dialogue report)")
+    settings = _settings(warehouse=warehouse)
+    root = out_dir or Path("report")
+    with _clear_errors():
+        import kolada_pipeline.report as reports
+
+        if diff is not None:
+            out.print(escape(reports.format_diff(reports.diff_editions(*diff))), soft_wrap=True)
+            return
+        if period is not None and unit is not None:
+            page = reports.build_dialogue_report(settings.warehouse, root, unit, period, pdf=pdf, models=models)
+        elif period is not None:
+            page = reports.build_municipality_report(settings.warehouse, root, period, pdf=pdf, models=models)
+        else:
+            page = None
+        if page is not None:
+            out.print(f"Report written: {escape(str(page))}")
+            if pdf:
+                out.print(f"PDF written: {escape(str(page.with_suffix('.pdf')))}")
+        if public:
+            index = reports.build_public_site(settings.warehouse, root / "public", models=models)
+            out.print(f"Public site written: {escape(str(index))}")
+        if page is None and not public:
+            index = reports.build_report(settings.warehouse, root)
+            out.print(f"Report written: {escape(str(index))}")
 
 
 @app.command(cls=_Command)
