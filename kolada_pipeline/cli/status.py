@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -20,6 +21,7 @@ from rich.text import Text
 
 from kolada_pipeline.warehouse import runlog
 from kolada_pipeline.warehouse.db import connect_published
+from kolada_pipeline.warehouse.marts import row_count
 from kolada_pipeline.warehouse.paths import WarehousePaths
 from kolada_pipeline.warehouse.sqlfiles import read_sql
 
@@ -156,6 +158,15 @@ def _newest_year_table(newest: list[tuple[str, str, int, int]]) -> Table:
     return table
 
 
+def _rows_if_present(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[tuple]:
+    """The rows of a status query, or none when the warehouse predates the tables it reads
+    (published by an older version of the pipeline)."""
+    try:
+        return con.execute(read_sql(name), params).fetchall() if params else con.execute(read_sql(name)).fetchall()
+    except (duckdb.CatalogException, duckdb.BinderException):
+        return []
+
+
 def print_status(console: Console, warehouse: Path) -> None:
     """Runs (journal, else the warehouse's own record), row counts, newest years, revisions,
     retired KPIs and the latest quality report."""
@@ -173,7 +184,10 @@ def print_status(console: Console, warehouse: Path) -> None:
             runs = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
             console.print(_runs_table(runs))
         console.print(
-            _counts_table(f"Published: {paths.published}", con.execute(read_sql("status/table_counts.sql")).fetchall())
+            _counts_table(
+                f"Published: {paths.published}",
+                [(name, row_count(con, name)) for (name,) in con.execute(read_sql("status/table_counts.sql")).fetchall()],
+            )
         )
         console.print(_newest_year_table(con.execute(read_sql("status/newest_year.sql")).fetchall()))
 
@@ -196,17 +210,17 @@ def print_status(console: Console, warehouse: Path) -> None:
                     + (f" ({note})" if note else "")
                 )
             )
-        for focus, kpi_id, title in con.execute(read_sql("status/kpis_without_values.sql")).fetchall():
+        for focus, kpi_id, title in _rows_if_present(con, "status/kpis_without_values.sql"):
             console.print(
                 escape(f'warning: model {focus}: KPI {kpi_id} "{title}" has no value for the focus or its peers')
             )
-        for unit_id, title, _type in con.execute(read_sql("refresh/retired_municipalities.sql")).fetchall():
+        for unit_id, title, _type in _rows_if_present(con, "refresh/retired_municipalities.sql"):
             console.print(
                 escape(f"warning: Kolada no longer lists {unit_id} {title}; its values are kept (is_retired)")
             )
-        for focus, name, units, objectives, assignments, indicators, periods, overdue in con.execute(
-            read_sql("status/governance.sql")
-        ).fetchall():
+        for focus, name, units, objectives, assignments, indicators, periods, overdue in _rows_if_present(
+            con, "status/governance.sql"
+        ):
             if units or objectives or assignments:
                 console.print(
                     escape(
@@ -216,9 +230,9 @@ def print_status(console: Console, warehouse: Path) -> None:
                     )
                 )
         if last:
-            for kpi, year, gender, group, mine, theirs in con.execute(
-                read_sql("status/group_mean_mismatches.sql"), {"run_id": last[0]}
-            ).fetchall():
+            for kpi, year, gender, group, mine, theirs in _rows_if_present(
+                con, "status/group_mean_mismatches.sql", run_id=last[0]
+            ):
                 console.print(
                     escape(
                         f"warning: group mean {kpi} {year} {gender} {group}: computed {_value(mine)}, "

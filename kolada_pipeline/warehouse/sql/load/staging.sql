@@ -25,5 +25,6 @@ CREATE OR REPLACE TABLE staging.group_value (
     year     INTEGER NOT NULL,
     gender   VARCHAR NOT NULL,
     value    DOUBLE,
-    count    INTEGER NOT NULL
+    count    INTEGER NOT NULL,
+    PRIMARY KEY (kpi_id, group_id, year, gender)
 );

@@ -1,15 +1,11 @@
--- Row counts of the tables kolada status lists, in the order data flows.
-SELECT 'core.kpi' AS table_name, count(*) AS row_count FROM core.kpi
-UNION ALL SELECT 'core.municipality', count(*) FROM core.municipality
-UNION ALL SELECT 'core.kpi_value', count(*) FROM core.kpi_value
-UNION ALL SELECT 'core.kpi_value_revision', count(*) FROM core.kpi_value_revision
-UNION ALL SELECT 'meta.rejected_row', count(*) FROM meta.rejected_row
-UNION ALL SELECT 'mart.kpi_followup', count(*) FROM mart.kpi_followup
-UNION ALL SELECT 'mart.goal_kpi', count(*) FROM mart.goal_kpi
-UNION ALL SELECT 'mart.goal_summary', count(*) FROM mart.goal_summary
-UNION ALL SELECT 'mart.kpi_group_comparison', count(*) FROM mart.kpi_group_comparison
-UNION ALL SELECT 'mart.indicator_followup', count(*) FROM mart.indicator_followup
-UNION ALL SELECT 'mart.objective_followup', count(*) FROM mart.objective_followup
-UNION ALL SELECT 'mart.assignment_followup', count(*) FROM mart.assignment_followup
-UNION ALL SELECT 'mart.unit_summary', count(*) FROM mart.unit_summary
-UNION ALL SELECT 'mart.goal_followup', count(*) FROM mart.goal_followup;
+-- The tables kolada status lists (those this warehouse has), in the order data flows: Kolada's
+-- data, the quarantine, then every published table.
+SELECT schema_name || '.' || table_name AS name
+FROM duckdb_tables()
+WHERE (schema_name = 'core' AND table_name IN ('kpi', 'municipality', 'kpi_value', 'kpi_value_revision'))
+   OR (schema_name = 'meta' AND table_name = 'rejected_row')
+   OR schema_name = 'mart'
+ORDER BY CASE schema_name WHEN 'core' THEN 1 WHEN 'meta' THEN 2 ELSE 3 END,
+         CASE table_name WHEN 'kpi' THEN 1 WHEN 'municipality' THEN 2 WHEN 'kpi_value' THEN 3
+                         WHEN 'kpi_followup' THEN 1 WHEN 'goal_kpi' THEN 2 WHEN 'goal_summary' THEN 3 ELSE 9 END,
+         table_name
