@@ -15,7 +15,7 @@ import polars as pl
 from kolada_pipeline.followup.files import FollowUpModel
 from kolada_pipeline.followup.governance import GOVERNANCE_TABLES
 from kolada_pipeline.followup.reference import load_comparison_areas, load_goals, load_targets
-from kolada_pipeline.warehouse.sqlfiles import relation, run_script
+from kolada_pipeline.warehouse.sqlfiles import registered, relation, run_script
 
 #: The model's tables, in the order load_models.sql fills them. A model without governance files
 #: adds no rows to the governance tables (org_unit … assessment), one without comparison groups
@@ -54,11 +54,6 @@ def load_models(con: duckdb.DuckDBPyConnection, models: Sequence[tuple[FollowUpM
         # No model at all: an empty frame shaped like the table.
         empty = relation(con, "meta/empty_like.sql", table=f"mapping.{table}")
         relations[f"new_{table}"] = pl.concat(frames, how="vertical") if frames else empty.pl()
-    for name, frame in relations.items():
-        con.register(name, frame)
-    try:
+    with registered(con, **relations):
         run_script(con, "mapping/load_models.sql")
-    finally:
-        for name in relations:
-            con.unregister(name)
 

@@ -7,6 +7,8 @@ formatted into the text.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,3 +46,16 @@ def query(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> duckdb.Du
 def relation(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> duckdb.DuckDBPyRelation:
     """The query in ``warehouse/sql/<name>`` as a relation (``.pl()``, ``.write_parquet()`` …)."""
     return con.sql(read_sql(name), params=params or None)
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, **frames: Any) -> Iterator[None]:
+    """Make each frame (polars, Arrow, pandas) a relation named after its keyword for the
+    ``.sql`` files run inside the block, and unregister them afterwards, whatever happens."""
+    for name, frame in frames.items():
+        con.register(name, frame)
+    try:
+        yield
+    finally:
+        for name in frames:
+            con.unregister(name)
