@@ -50,7 +50,7 @@ from typing import Any, Literal
 import duckdb
 import yaml
 
-from .sqlfiles import SQL_DIR, read_sql
+from .sqlfiles import SQL_DIR, read_sql, registered
 
 __all__ = [
     "Column",
@@ -265,12 +265,8 @@ def apply_comments(con: duckdb.DuckDBPyConnection, contracts: Iterable[Contract]
     for c in items:
         rows.append((c.table, None, c.description))
         rows += [(c.table, col.name, col.comment) for col in c.columns]
-    frame = _comment_frame(rows)
-    con.register("contract_comment", frame)
-    try:
+    with registered(con, contract_comment=_comment_frame(rows)):
         statements = [row[0] for row in con.execute(read_sql("meta/comments.sql")).fetchall()]
-    finally:
-        con.unregister("contract_comment")
     con.execute("BEGIN TRANSACTION")
     try:
         for statement in statements:
