@@ -29,6 +29,7 @@ from kolada_pipeline.followup import (
 )
 from kolada_pipeline.server import BUNDLED_SNAPSHOT as SNAPSHOT_DIR
 from kolada_pipeline.warehouse.paths import WarehousePaths
+from kolada_pipeline.warehouse.sqlfiles import read_sql
 
 # What check_model reads from Kolada's KPI records (besides the id).
 _KPI_COLUMNS = ("id", "title", "municipality_type", "publ_period", "publication_date", "prel_publication_date")
@@ -85,34 +86,26 @@ def _snapshot_metadata() -> _Metadata:
 
 
 def _warehouse_metadata(path: Path) -> _Metadata:
-    columns = ", ".join(("kpi_id AS id", *_KPI_COLUMNS[1:]))
     with duckdb.connect(str(path), read_only=True) as con:
-        current = con.execute(f"SELECT {columns} FROM core.kpi WHERE NOT is_retired").fetchall()
-        units = dict(con.execute("SELECT municipality_id, type FROM core.municipality").fetchall())
-        retired = {r[0] for r in con.execute("SELECT kpi_id FROM core.kpi WHERE is_retired").fetchall()}
-        unit_columns = {r[0] for r in con.execute("DESCRIBE core.municipality").fetchall()}
-        gone = (
-            {r[0] for r in con.execute("SELECT municipality_id FROM core.municipality WHERE is_retired").fetchall()}
-            if "is_retired" in unit_columns  # warehouses built before units could retire lack it
-            else set()
-        )
+        current = con.execute(read_sql("check/kpis.sql")).fetchall()
+        retired = {r[0] for r in con.execute(read_sql("check/retired_kpis.sql")).fetchall()}
+        try:
+            units = con.execute(read_sql("check/units.sql")).fetchall()
+        except duckdb.BinderException:  # warehouses built before units could retire lack is_retired
+            units = con.execute(read_sql("check/units_old.sql")).fetchall()
         groups = _warehouse_groups(con)
     records = pl.DataFrame(current, schema=dict.fromkeys(_KPI_COLUMNS, pl.String), orient="row")
-    listed = {unit: kind for unit, kind in units.items() if unit not in gone}
-    return _Metadata(
-        dict(zip(records["id"], records["title"])), listed, retired, records, frozenset(gone), groups
-    )
+    gone = frozenset(unit for unit, _, is_retired in units if is_retired)
+    listed = {unit: kind for unit, kind, is_retired in units if not is_retired}
+    return _Metadata(dict(zip(records["id"], records["title"])), listed, retired, records, gone, groups)
 
 
 def _warehouse_groups(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """The warehouse's copy of Kolada's municipality groups, shaped like Kolada's records."""
     members: dict[str, list[dict[str, Any]]] = {}
-    for group_id, unit_id, title in con.execute(
-        "SELECT municipality_group_id, municipality_id, member_title FROM core.municipality_group_member "
-        "ORDER BY municipality_group_id, municipality_id"
-    ).fetchall():
+    for group_id, unit_id, title in con.execute(read_sql("check/group_members.sql")).fetchall():
         members.setdefault(group_id, []).append({"member_id": unit_id, "member_title": title})
-    groups = con.execute("SELECT municipality_group_id, title FROM core.municipality_group").fetchall()
+    groups = con.execute(read_sql("check/groups.sql")).fetchall()
     return _group_frame([{"id": g, "title": t, "members": members.get(g, [])} for g, t in groups])
 
 

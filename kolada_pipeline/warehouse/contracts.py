@@ -267,14 +267,14 @@ def apply_comments(con: duckdb.DuckDBPyConnection, contracts: Iterable[Contract]
         rows += [(c.table, col.name, col.comment) for col in c.columns]
     with registered(con, contract_comment=_comment_frame(rows)):
         statements = [row[0] for row in con.execute(read_sql("meta/comments.sql")).fetchall()]
-    con.execute("BEGIN TRANSACTION")
+    con.begin()  # one transaction: dozens of catalog writes commit once
     try:
         for statement in statements:
             con.execute(statement)
     except BaseException:
-        con.execute("ROLLBACK")
+        con.rollback()
         raise
-    con.execute("COMMIT")
+    con.commit()
 
 
 def _comment_frame(rows: list[tuple[str, str | None, str]]):
