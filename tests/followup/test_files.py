@@ -81,7 +81,7 @@ def test_bundled_model_loads() -> None:
     assert all("EXAMPLE" in (k.note or "") for k in local)
     assert set(model.files) == {
         "model", "kpis", "local_kpis", "local_values",
-        "organisation", "objectives", "assignments", "activities", "indicators", "assessments",
+        "organisation", "objectives", "assignments", "activities", "indicators", "assessments", "stories",
     }  # fmt: skip
     assert model.min_ranked_count == 20
     assert model.files["kpis"] == (DEFAULT_MODEL_DIR / "kpis.csv").absolute()
