@@ -70,12 +70,38 @@ def discard_private_copy(paths: WarehousePaths) -> None:
     _remove(paths.building)
 
 
+def ensure_not_held(paths: WarehousePaths) -> None:
+    """Refuse to build from, or publish over, a warehouse another process writes to.
+
+    A process holding the published file read-write may have changes only in its write-ahead log
+    (``<file>.wal``): a copy of the file would miss them, and a log left beside a replaced file is
+    replayed against the wrong database, which then no longer opens. So a holder (``WarehouseHeldOpen``,
+    naming its pid) or a log left by a writer that died is a plain error; readers
+    (``read_only=True``) never are.
+    """
+    if not paths.published.exists():
+        return
+    from .db import connect_published  # db imports this module
+
+    with connect_published(paths.published):
+        pass
+    wal = paths.published.with_name(paths.published.name + ".wal")
+    if wal.exists():
+        raise WarehouseError(
+            f"{wal} exists: a process wrote to {paths.published} and did not finish (a notebook or SQL tool "
+            "opened it without read_only=True). Open it once read-write and close it, so DuckDB applies the "
+            "log, then refresh again"
+        )
+
+
 def start_private_copy(paths: WarehousePaths) -> Path:
     """A fresh private copy of the published warehouse (or nothing, for a first run).
 
     Leftovers of a killed run are thrown away here: that is all the recovery a kill needs.
+    Raises ``WarehouseError`` when another process writes to the published file (:func:`ensure_not_held`).
     """
     discard_private_copy(paths)
+    ensure_not_held(paths)
     if paths.published.exists():
         shutil.copyfile(paths.published, paths.building)
     return paths.building
@@ -94,6 +120,7 @@ def publish(paths: WarehousePaths) -> None:
     wal = paths.building.with_name(paths.building.name + ".wal")
     if wal.exists():
         raise WarehouseError(f"{paths.building} still has a write-ahead log; close it with a CHECKPOINT first")
+    ensure_not_held(paths)  # a writer may have opened the published file while the run worked
     _fsync(paths.building)
     os.replace(paths.building, paths.published)
     _fsync(paths.folder)

@@ -11,6 +11,7 @@ import pytest
 
 from kolada_pipeline.warehouse.paths import WarehousePaths
 from kolada_pipeline.warehouse.publish import (
+    WarehouseError,
     WarehouseLocked,
     publish,
     refresh_lock,
@@ -70,30 +71,37 @@ HOLD_RW = (
 )
 
 
-def test_a_read_write_holder_does_not_stop_the_private_copy_or_the_publish(tmp_path):
-    """DuckDB's lock is an flock on the file: copying and replacing the file are not blocked, so a
-    refresh that never opens the published file is not blocked by an analyst's read-write session."""
+def test_a_read_write_holder_stops_the_private_copy_with_a_plain_error(tmp_path):
+    """A read-write holder may keep changes only in its write-ahead log: a copy would miss them
+    and a log left beside a replaced file corrupts it. So the refresh refuses, naming the pid."""
     import subprocess
     import sys
 
-    from kolada_pipeline.warehouse.db import WarehouseHeldOpen, connect_published
+    from kolada_pipeline.warehouse.db import WarehouseHeldOpen
 
     paths = WarehousePaths(tmp_path / "k.duckdb")
     with duckdb.connect(str(paths.published)) as con:
         con.execute("CREATE TABLE t AS SELECT 1 AS v")
+    before = paths.published.read_bytes()
     holder = subprocess.Popen([sys.executable, "-c", HOLD_RW, str(paths.published)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "holding"
         with pytest.raises(
             WarehouseHeldOpen, match=rf"open read-write in another process \(pid {holder.pid}\b.*read_only=True"
         ):
-            connect_published(paths.published)
-        with duckdb.connect(str(start_private_copy(paths))) as con:
-            con.execute("UPDATE t SET v = 2")
-            con.execute("CHECKPOINT")
-        publish(paths)
-        with duckdb.connect(str(paths.published), read_only=True) as con:  # a new open sees the new file
-            assert con.execute("SELECT v FROM t").fetchone() == (2,)
+            start_private_copy(paths)
+        assert paths.published.read_bytes() == before
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_write_ahead_log_left_by_a_dead_writer_is_never_published_over(tmp_path):
+    paths = WarehousePaths(tmp_path / "k.duckdb")
+    with duckdb.connect(str(paths.published)) as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS v")
+    wal = paths.published.with_name("k.duckdb.wal")
+    wal.write_bytes(b"a writer's unfinished log")
+    with pytest.raises(WarehouseError, match=r"k\.duckdb\.wal exists.*read_only=True"):
+        start_private_copy(paths)
+    assert wal.read_bytes() == b"a writer's unfinished log"
