@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 import threading
 import traceback
@@ -21,6 +22,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from kolada_client import redact_url
 from kolada_pipeline import __version__
 from kolada_pipeline.settings import Settings, apply_quiet_defaults
 from kolada_pipeline.warehouse.paths import WarehousePaths
@@ -250,6 +252,15 @@ def refresh(
         float | None,
         typer.Option("--rate-limit", metavar="N", help="Requests per second (default 5; unlimited with --offline)."),
     ] = None,
+    kpi_set: Annotated[
+        str | None,
+        typer.Option(
+            "--kpi-set",
+            metavar="SET",
+            help="KPIs kept in core: agenda2030, all (every KPI Kolada lists) or KPI group ids G1,G2 "
+            "(default: the models' kpi_set, else agenda2030). The marts cover the models' KPIs.",
+        ),
+    ] = None,
 ) -> None:
     """Bring the warehouse up to date with Kolada and publish it atomically.
 
@@ -280,12 +291,17 @@ def refresh(
             server as url,
             show_progress(err),
         ):
+            if redact_url(url) != url:
+                # Prefect stores a flow run's parameters in its database (and shows them in its
+                # UI): a URL with a password reaches the flow through the environment instead.
+                os.environ["KOLADA_BASE_URL"], url = url, None
             summary = refresh_flow(
                 mode=mode,
                 warehouse=str(settings.warehouse),
                 base_url=url,
                 mapping=[str(m) for m in settings.models] or None,
                 rate_limit=settings.rate_limit,
+                kpi_set=kpi_set,
             )
         from .status import print_refresh_summary
 

@@ -198,6 +198,12 @@ def test_the_kolada_command_prints_no_secret_on_failure_or_success(small_kolada,
     assert_no_secret("the run journal", WarehousePaths(published).journal.read_text(encoding="utf-8"))
     for secret in SECRETS:
         assert tables_holding(published, secret) == []
+    # Prefect keeps every flow run's parameters in its database: the password is not one of them.
+    stored = [path for path in (tmp_path / "prefect").rglob("*") if path.is_file()]
+    assert stored, "Prefect's home was used"
+    for path in stored:
+        for secret in SECRETS:
+            assert secret.encode() not in path.read_bytes(), f"{secret!r} stored in {path}"
 
 
 def test_scrub_removes_url_credentials_environment_secrets_and_given_secrets(monkeypatch):
