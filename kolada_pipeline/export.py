@@ -120,12 +120,29 @@ def _write_parquet(con: duckdb.DuckDBPyConnection, folder: Path, frames: dict[st
     return written
 
 
+#: A text cell starting with one of these is run as a formula by Excel and other spreadsheets.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text that a spreadsheet would run as a formula (``=HYPERLINK(…)`` in a model file) gets a
+    leading apostrophe, which spreadsheets show as plain text (OWASP's advice for CSV exports)."""
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    return frame.with_columns(
+        pl.when(pl.any_horizontal(pl.col(name).str.starts_with(prefix) for prefix in FORMULA_START))
+        .then(pl.lit("'") + pl.col(name))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name in text
+    ) if text else frame
+
+
 def _write_csv(con: duckdb.DuckDBPyConnection, folder: Path, frames: dict[str, pl.DataFrame]) -> dict[str, Path]:
     written = {}
     for table, frame in frames.items():
         path = folder / f"{table}.csv"
         # With a byte-order mark, Excel reads UTF-8 (Åtvidaberg, not Ã…tvidaberg).
-        _write_atomically(path, lambda tmp, f=frame: f.write_csv(tmp, include_bom=True))
+        _write_atomically(path, lambda tmp, f=defuse_formulas(frame): f.write_csv(tmp, include_bom=True))
         written[table] = path
     return written
 
@@ -144,7 +161,8 @@ def _write_xlsx(con: duckdb.DuckDBPyConnection, folder: Path, frames: dict[str, 
     def write(tmp: Path) -> None:
         import xlsxwriter
 
-        with xlsxwriter.Workbook(tmp) as workbook:
+        # Text is written as text, never as a formula: a title "=HYPERLINK(…)" stays a title.
+        with xlsxwriter.Workbook(tmp, {"strings_to_formulas": False, "strings_to_urls": False}) as workbook:
             # Ids are text columns, written as text: 0584 stays 0584, never the number 584.
             for table, frame in frames.items():
                 frame.write_excel(workbook, worksheet=_sheet(table), autofit=True, table_style=None)

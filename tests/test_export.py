@@ -193,3 +193,21 @@ def test_cli_export_missing_warehouse(tmp_path: Path) -> None:
     assert result.exit_code == 1
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "kolada refresh" in lines[0], result.stderr
+
+
+def test_text_that_a_spreadsheet_would_run_as_a_formula_stays_text(built_warehouse: Path, tmp_path: Path) -> None:
+    """A model file is untrusted: an objective or note reading =HYPERLINK(…) must not become a
+    live formula in the workbook, nor start a CSV cell that Excel would run."""
+    copy = tmp_path / "w" / "kolada.duckdb"
+    copy.parent.mkdir()
+    copy.write_bytes(built_warehouse.read_bytes())
+    evil = '=HYPERLINK("http://evil.example","klicka")'
+    with duckdb.connect(str(copy)) as con:
+        con.execute("UPDATE mart.goal_kpi SET note = ? WHERE rowid = 0", [evil])
+    export_marts(copy, tmp_path / "out", "xlsx")
+    export_marts(copy, tmp_path / "out", "csv")
+    book = openpyxl.load_workbook(tmp_path / "out" / "xlsx" / "kolada-followup.xlsx")
+    cells = [c for row in book["goal_kpi"].iter_rows() for c in row if c.value == evil]
+    assert cells and all(c.data_type == "s" for c in cells), "written as a string, not a formula"
+    text = (tmp_path / "out" / "csv" / "mart.goal_kpi.csv").read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in text and ',"=HYPERLINK' not in text and ",=HYPERLINK" not in text
