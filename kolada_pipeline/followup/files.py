@@ -263,6 +263,8 @@ class FollowUpModel:
     min_ranked_count: int = DEFAULT_MIN_RANKED_COUNT
     governance: Governance | None = field(default=None, repr=False)
     comparison_groups: tuple[str, ...] = ()
+    #: model.yaml's ``kpi_set``: "agenda2030", "all", a tuple of Kolada KPI group ids, or None (not given)
+    kpi_set: str | tuple[str, ...] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -512,6 +514,7 @@ def load_model(path: Path) -> FollowUpModel:
         min_ranked_count=spec.min_ranked_count,
         governance=governance,
         comparison_groups=spec.comparison_groups,
+        kpi_set=spec.kpi_set,
     )
 
 
@@ -580,11 +583,12 @@ def _read_bytes(path: Path, root: Path, missing: str, problems: list[ModelProble
     except OSError as error:
         problems.append(ModelProblem(path, None, f"cannot be opened: {excerpt(error.strerror or 'error')}"))
         return None
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # a folder, a FIFO, a device: checked before
+        os.close(descriptor)  # Python wraps the descriptor (it refuses a folder outright)
+        problems.append(ModelProblem(path, None, "is not a regular file (a folder, a pipe or a device?); it was not read"))
+        return None
     with os.fdopen(descriptor, "rb") as file:
         status = os.fstat(file.fileno())
-        if not stat.S_ISREG(status.st_mode):
-            problems.append(ModelProblem(path, None, "is not a regular file; it was not read"))
-            return None
         if status.st_size > MAX_FILE_BYTES:
             problems.append(ModelProblem(path, None, _too_large(status.st_size)))
             return None
@@ -663,7 +667,11 @@ def _decode(path: Path, data: bytes, problems: list[ModelProblem]) -> _Text | No
 # model.yaml
 # ---------------------------------------------------------------------------------------------
 
-_YAML_KEYS = ("name", "focus_municipality", "peers", "region", "min_ranked_count", "comparison_groups", "files")
+_YAML_KEYS = (
+    "name", "focus_municipality", "peers", "region", "min_ranked_count", "comparison_groups", "kpi_set", "files"
+)
+#: model.yaml's ``kpi_set``: which KPIs the refresh keeps in core (the marts cover the model's own).
+KPI_SETS = ("agenda2030", "all")
 # The governance files (read by governance.py) and "stories" (kept for a later version: only
 # checked to lie inside the folder) follow the follow-up files.
 _FILE_KEYS = (
@@ -690,6 +698,7 @@ class _ModelSpec:
     lines: dict[str, int]
     min_ranked_count: int = DEFAULT_MIN_RANKED_COUNT
     comparison_groups: tuple[str, ...] = ()
+    kpi_set: str | tuple[str, ...] | None = None
 
 
 def _line(node: yaml.Node) -> int:
@@ -802,6 +811,8 @@ def _read_model_yaml(path: Path, problems: list[ModelProblem], notes: list[Model
         path, lines, problems,
     )
 
+    kpi_set = _kpi_set(items, path, lines, problems)
+
     min_ranked_count = DEFAULT_MIN_RANKED_COUNT
     if "min_ranked_count" in items:
         line, node = items["min_ranked_count"]
@@ -837,7 +848,35 @@ def _read_model_yaml(path: Path, problems: list[ModelProblem], notes: list[Model
 
     if len(problems) > before:
         return None
-    return _ModelSpec(name, focus, tuple(peers), region, files, lines, min_ranked_count, tuple(groups))
+    return _ModelSpec(name, focus, tuple(peers), region, files, lines, min_ranked_count, tuple(groups), kpi_set)
+
+
+def _kpi_set(
+    items: Mapping[str, tuple[int, yaml.Node]], path: Path, lines: dict[str, int], problems: list[ModelProblem]
+) -> str | tuple[str, ...] | None:
+    """``kpi_set: agenda2030``, ``all`` or a list of Kolada KPI group ids (``[G2KPI130255, …]``)."""
+    if "kpi_set" not in items:
+        return None
+    line, node = items["kpi_set"]
+    lines["kpi_set"] = line
+    if isinstance(node, yaml.SequenceNode):
+        groups = _id_list(items, "kpi_set", "each KPI group must be a single Kolada id", '"G2KPI130255"', path,
+                          lines, problems)
+        for index, group in enumerate(groups):
+            if not re.fullmatch(r"G\w+", group):
+                problems.append(ModelProblem(
+                    path, lines.get(f"kpi_set.{index}", line),
+                    f"kpi_set: '{excerpt(group)}' is not a Kolada KPI group id (G…, e.g. G2KPI130255)"))
+        if not groups:
+            problems.append(ModelProblem(path, line, "kpi_set: the list of KPI groups is empty"))
+        return tuple(groups)
+    value = _scalar(node)
+    if value in KPI_SETS:
+        return value
+    problems.append(ModelProblem(
+        path, line, f"kpi_set is '{excerpt(value or '')}': write agenda2030, all, or a list of Kolada KPI "
+        "group ids such as [G2KPI130255]"))
+    return None
 
 
 def _id_list(

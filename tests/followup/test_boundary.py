@@ -236,3 +236,21 @@ def test_the_list_of_problems_is_capped(model_dir: Path) -> None:
     assert lines[-2] == f"… and {12_345 - MAX_LISTED_PROBLEMS:,} more"
     assert lines[-1] == "12,345 errors, 0 warnings — FAILED"
     assert format_problems(error.problems, limit=2).splitlines()[-1] == f"  … and {12_343:,} more"
+
+
+def test_a_folder_named_as_a_model_file_is_refused_with_file_and_reason(tmp_path):
+    """`organisation: .` names the model folder itself: refused like a pipe, never a raw OSError."""
+    import shutil
+
+    from kolada_pipeline.followup import DEFAULT_MODEL_DIR, ModelError, load_model
+
+    model = tmp_path / "m"
+    shutil.copytree(DEFAULT_MODEL_DIR, model)
+    text = (model / "model.yaml").read_text(encoding="utf-8")
+    (model / "model.yaml").write_text(
+        "\n".join("  organisation: ." if line.startswith("  organisation:") else line for line in text.splitlines()) + "\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ModelError) as info:
+        load_model(model)
+    assert "is not a regular file" in str(info.value)
