@@ -45,6 +45,7 @@ from kolada_pipeline.followup.files import (
 )
 from kolada_pipeline.followup.governance_check import check_governance
 from kolada_pipeline.followup.reference import load_retired_kpis, load_targets
+from kolada_pipeline.followup.stories import read_stories
 
 __all__ = ["CheckReport", "check_model", "check_models_together", "format_report"]
 
@@ -159,6 +160,10 @@ def check_model(
         _check_kpi_metadata(model, _KpiFacts.of(kpi_metadata), municipalities, report)
     _check_local_values(model, known_kpis, municipalities, gone, report)
     for problem in check_governance(model, known_kpis, retired, targets, today or dt.date.today()):
+        report.add(problem)
+    stories: list[ModelProblem] = []
+    read_stories(model, stories, today)
+    for problem in stories:
         report.add(problem)
     if municipality_groups is not None:
         _check_comparison_groups(model, _GroupFacts.of(municipality_groups), municipalities, report)

@@ -11,13 +11,12 @@ every fetch); links to stories are ordinary links, opened only when a reader fol
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..followup.files import FollowUpModel, ModelProblem, format_problems
-from ..followup.files import _read_csv as read_model_csv  # the model files' own CSV reader
+from ..followup.stories import Story
+from ..followup.stories import read_stories as _read_stories
 from ..warehouse.publish import WarehouseError
 from .data import FocusReport, Kpi, focus_ids, load_focus
 from .dialogue import ASSESSMENT_BAND, STATUS_BAND
@@ -27,57 +26,15 @@ from .governance import GovernanceReport, GovObject, ReportError, check_governan
 from .pages import SIMILAR, SOURCE_NOTE, Cell, environment
 from .svg import RIKET_STYLE, SIMILAR_STYLE, Series, line_chart
 
-STORY_COLUMNS = (("title", "url", "published_on", "goals"), ("summary", "note"))
-
-
-@dataclass(frozen=True)
-class Story:
-    """One of the municipality's published reports on its sustainability work."""
-
-    title: str
-    url: str
-    published_on: dt.date
-    goals: tuple[int, ...]
-    summary: str
-
 
 def read_stories(model: FollowUpModel) -> list[Story]:
-    """The model's ``stories.csv`` (named under ``files: stories:``), newest first; [] without one.
-
-    Read with the model files' CSV reader (same encodings, separators and containment); a row
-    that cannot be read is a ReportError naming the file and line.
-    """
-    path = model.files.get("stories")
-    if path is None:
-        return []
+    """The model's ``stories.csv``, newest first; [] without one. A row that cannot be used is a
+    ReportError naming the file and line (``kolada mappings check`` reports the same)."""
     problems: list[ModelProblem] = []
-    notes: list[ModelProblem] = []
-    stories = []
-    for line, row in read_model_csv(path, STORY_COLUMNS, model.directory, problems, notes):
-        def bad(message: str, line: int = line) -> None:
-            problems.append(ModelProblem(path, line, message))
-
-        url = row["url"]
-        if not url.startswith(("https://", "http://")):
-            bad(f"url must start with https:// or http://, not {url[:40]!r}")
-        try:
-            published = dt.date.fromisoformat(row["published_on"])
-        except ValueError:
-            bad(f"published_on must be a date YYYY-MM-DD, not {row['published_on'][:20]!r}")
-            continue
-        goals = []
-        for part in row["goals"].split(";"):
-            part = part.strip()
-            if not part.isdigit() or not 1 <= int(part) <= 17:
-                bad(f"goals must be goal numbers 1–17 separated by ';', not {part[:10]!r}")
-            else:
-                goals.append(int(part))
-        if not row["title"]:
-            bad("missing title")
-        stories.append(Story(row["title"], url, published, tuple(goals), row.get("summary", "")))
+    stories = _read_stories(model, problems)
     if problems:
         raise ReportError(f"Cannot read the stories:\n{format_problems(problems)}")
-    return sorted(stories, key=lambda s: (s.published_on, s.title), reverse=True)
+    return stories
 
 
 def _state(obj: GovObject) -> Cell:

@@ -278,7 +278,10 @@ def test_min_ranked_count_defaults_to_20_and_reaches_mapping_model(gov: Path) ->
 
 def test_stories_is_accepted_and_kept_inside_the_folder(gov: Path, check) -> None:
     yaml = gov / "model.yaml"
-    yaml.write_text(MODEL_YAML + "  stories: stories/\n", encoding="utf-8")
+    (gov / "stories.csv").write_text(
+        "title,url,published_on,goals,summary\nSolceller,https://example.org/,2025-05-12,7,ok\n", encoding="utf-8"
+    )
+    yaml.write_text(MODEL_YAML + "  stories: stories.csv\n", encoding="utf-8")
     assert check(gov).ok
     yaml.write_text(MODEL_YAML + "  stories: ../../elsewhere\n", encoding="utf-8")
     with pytest.raises(ModelError) as caught:
@@ -643,3 +646,29 @@ def test_a_large_broken_organisation_is_reported_in_one_pass(gov: Path, check) -
     unknown = [p for p in report.errors if "is not a unit_id of this file" in p.message]
     assert len(unknown) == broken
     assert sum("did you mean" in p.message for p in unknown) <= 50
+
+
+def test_stories_are_checked_with_file_and_line(tmp_path):
+    """The public site's stories.csv is a model file like the others: `kolada mappings check`
+    (and so the refresh) names a bad link, a future date or an unknown goal."""
+    import datetime as dt
+    import shutil
+
+    from kolada_pipeline.followup import DEFAULT_MODEL_DIR, load_model
+    from kolada_pipeline.followup.files import ModelProblem
+    from kolada_pipeline.followup.stories import read_stories
+
+    model_dir = tmp_path / "m"
+    shutil.copytree(DEFAULT_MODEL_DIR, model_dir)
+    (model_dir / "stories.csv").write_text(
+        "title,url,published_on,goals,summary\n"
+        "Bra,https://www.vadstena.se/,2025-05-12,7;13,ok\n"
+        "X,javascript:alert(1),2027-01-01,99,s\n",
+        encoding="utf-8",
+    )
+    problems: list[ModelProblem] = []
+    stories = read_stories(load_model(model_dir), problems, today=dt.date(2026, 11, 29))
+    assert [s.title for s in stories] == ["Bra"]
+    said = " ".join(str(p) for p in problems)
+    assert all(p.line == 3 for p in problems)
+    assert "https://" in said and "after today" in said and "1–17" in said
