@@ -76,9 +76,20 @@ def cap(text: str, limit: int = MAX_ERROR_CHARS) -> str:
     return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
 
 
+_SIGNAL = re.compile(r"KeyboardInterrupt(?:: signal (?P<signal>\d+))?")
+
+
 def stored_error(exc: BaseException, secrets: Iterable[str] = ()) -> str:
-    """The error as the journal and meta.refresh_run keep it: scrubbed of secrets, then capped."""
-    return cap(scrub(f"{type(exc).__name__}: {exc}", secrets))
+    """The error as the journal and meta.refresh_run keep it: scrubbed of secrets, then capped.
+
+    A run stopped by Ctrl-C or a signal says so plainly, whatever wrapped the interrupt on its
+    way out (Prefect may report it as a serialization error of its own)."""
+    text = f"{type(exc).__name__}: {exc}"
+    stopped = _SIGNAL.search(text) if not isinstance(exc, KeyboardInterrupt) else _SIGNAL.search(f"KeyboardInterrupt: {exc}")
+    if stopped:
+        how = f"signal {stopped.group('signal')}" if stopped.group("signal") else "Ctrl-C"
+        return f"interrupted ({how}): the refresh was stopped before publishing; nothing was published"
+    return cap(scrub(text, secrets))
 
 
 class ScrubFilter(logging.Filter):

@@ -397,3 +397,19 @@ def test_a_complete_answer_passes_the_completeness_check_with_few_extra_requests
     group_requests = [r for r in small_kolada.requests if "/municipality/G" in r.path]
     assert len(group_requests) == 1  # four KPIs: one request for Kolada's count
     assert "G2328" in group_requests[0].path
+
+
+def test_a_stopped_refresh_is_recorded_as_interrupted_not_as_prefect_s_error():
+    """The supervisor stops a refresh with SIGTERM; Prefect may wrap the interrupt in an error of
+    its own. The journal says what happened."""
+    from kolada_pipeline.warehouse.runlog import stored_error
+
+    class PydanticSerializationError(Exception):
+        pass
+
+    wrapped = PydanticSerializationError("Error calling function _ser_model: KeyboardInterrupt: signal 15")
+    assert stored_error(wrapped) == (
+        "interrupted (signal 15): the refresh was stopped before publishing; nothing was published"
+    )
+    assert stored_error(KeyboardInterrupt()).startswith("interrupted (Ctrl-C)")
+    assert stored_error(ValueError("boom")) == "ValueError: boom"
