@@ -20,6 +20,7 @@ from ._client import (
     FIRST_YEAR,
     KoladaClient,
     chunked,
+    first_year,
     resolve_base_url,
 )
 from ._exceptions import (
@@ -37,6 +38,7 @@ from ._exceptions import (
     UnknownIdWarning,
 )
 from ._ids import closest_ids
+from ._plan import YearPlan, plan_years
 from ._transport import RetryPolicy
 from ._urls import redact_text, redact_url
 from ._version import __version__
@@ -62,9 +64,12 @@ __all__ = [
     "TransientError",
     "UnknownIdError",
     "UnknownIdWarning",
+    "YearPlan",
     "__version__",
     "chunked",
     "closest_ids",
+    "first_year",
+    "plan_years",
     "redact_text",
     "redact_url",
     "resolve_base_url",

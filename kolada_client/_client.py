@@ -21,6 +21,7 @@ from ._api import MAX_IDS_PER_LIST, MAX_PER_PAGE
 from ._exceptions import MalformedResponseError, UnknownIdError, UnknownIdWarning
 from ._ids import find_unknown
 from ._parse import DataParser
+from ._plan import YearPlan
 from ._transport import RetryPolicy, Transport, host_of
 from ._urls import redact_url, split_credentials
 from ._version import __version__
@@ -428,6 +429,30 @@ class KoladaClient:
         urls = self._data_urls(
             root, unit_dim, kpi_list, _as_list(units), _as_years(years), _as_date(from_date), region_type
         )
+        yield from self._fetch_data(parser, urls)
+
+    def iter_planned_values(
+        self,
+        plans: Iterable[YearPlan],
+        *,
+        region_type: Literal["K", "L"] | None = None,
+        unit_types: Mapping[str, str] | None = None,
+    ) -> Iterator[pl.DataFrame]:
+        """Every unit's values for each plan's KPIs in only its years (see :func:`plan_years`),
+        as :meth:`iter_values` does for one KPI list: one frame per fetched chunk; municipalities
+        (``region_type=K``) and regions (``L``) asked for separately unless ``region_type``
+        names one."""
+        if unit_types is not None:
+            self._unit_types = dict(unit_types)
+        urls = [
+            url
+            for plan in plans
+            for url in self._data_urls("data", "municipality", plan.kpis, None, plan.years, None, region_type)
+        ]
+        yield from self._fetch_data(DataParser(), urls)
+
+    def _fetch_data(self, parser: DataParser, urls: list[tuple[str, str | None]]) -> Iterator[pl.DataFrame]:
+        """Fetch every URL (all pages), ``max_workers`` at a time, yielding frames in URL order."""
         unit_types = self._unit_type_of() if any(rt for _, rt in urls) else {}
 
         def fetch(url: str, rt: str | None) -> pl.DataFrame:

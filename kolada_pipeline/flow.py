@@ -91,6 +91,8 @@ class RefreshSettings:
     retry_seconds: float = DEFAULT_RETRY_SECONDS
     memory_limit: str | None = None
     today: dt.date | None = None
+    #: "agenda2030", "all", KPI group ids, or None: the models' kpi_set, else agenda2030
+    kpi_set: str | tuple[str, ...] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, **run: Any) -> RefreshSettings:
@@ -159,9 +161,63 @@ def _counted_client(settings: RefreshSettings, con: duckdb.DuckDBPyConnection, s
         runlog.record_attempt(con, stage, client.requests_made, client.retries_made, succeeded=succeeded)
 
 
+@dataclass(frozen=True)
+class KpiSet:
+    """Which KPIs core holds: every KPI Kolada lists (``everything``), or the members of KPI
+    ``groups``; the models' KPIs always. The marts cover only the models' KPIs."""
+
+    everything: bool = False
+    groups: tuple[str, ...] = loading.AGENDA_2030_GROUPS
+
+    @classmethod
+    def parse(cls, spec: str | tuple[str, ...] | list[str] | None) -> KpiSet:
+        """``agenda2030`` (or None), ``all``, or KPI group ids (a list or ``G1,G2``)."""
+        if spec is None or spec == "agenda2030":
+            return cls()
+        if spec == "all":
+            return cls(everything=True)
+        groups = tuple(g.strip() for g in (spec.split(",") if isinstance(spec, str) else spec) if g.strip())
+        bad = [g for g in groups if not g.startswith("G")]
+        if not groups or bad:
+            raise RefreshFailed(
+                f"KPI set {spec!r}: write agenda2030, all, or Kolada KPI group ids such as G2KPI130255,G2KPI196561"
+            )
+        return cls(groups=groups)
+
+    @classmethod
+    def of(cls, settings: RefreshSettings) -> KpiSet:
+        """The run's set: the command's, else the union of the models' ``kpi_set``, else agenda2030."""
+        if settings.kpi_set is not None:
+            return cls.parse(settings.kpi_set)
+        specs = [s for s in _models_kpi_sets(settings) if s is not None]
+        if not specs:
+            return cls()
+        parsed = [cls.parse(s) for s in specs]
+        if any(p.everything for p in parsed):
+            return cls(everything=True)
+        return cls(groups=tuple(dict.fromkeys(g for p in parsed for g in p.groups)))
+
+    @property
+    def fetched_groups(self) -> tuple[str, ...]:
+        """KPI groups whose metadata is loaded: the Agenda 2030 ones always, and the set's."""
+        return tuple(dict.fromkeys([*loading.AGENDA_2030_GROUPS, *self.groups]))
+
+
+def _models_kpi_sets(settings: RefreshSettings) -> list[str | tuple[str, ...] | None]:
+    """Each model's ``kpi_set``, read before the metadata (which fetches the set's groups); a
+    model that does not load is reported by the model check that follows."""
+    sets = []
+    for path in settings.models or discover_models(settings.models_root):
+        try:
+            sets.append(load_model(path).kpi_set)
+        except ModelError:
+            continue
+    return sets
+
+
 @task(name="metadata", retries=1, retry_delay_seconds=5, retry_condition_fn=_transient, cache_policy=NO_CACHE)
 def refresh_metadata(
-    settings: RefreshSettings, building: Path, run_id: str, now: dt.datetime
+    settings: RefreshSettings, building: Path, run_id: str, now: dt.datetime, kpi_groups: tuple[str, ...]
 ) -> tuple[loading.Metadata, loading.MetadataChanges]:
     """Kolada's metadata (cheap: five requests), loaded into core on every run; records the
     boundary gate refused are explained in meta.rejected_row.
@@ -170,7 +226,7 @@ def refresh_metadata(
     type, say), the run stops here and says so: what follows would only blame the model."""
     with settings.connect(building) as con:
         with _counted_client(settings, con, "metadata") as client:
-            meta = loading.fetch_metadata(client)
+            meta = loading.fetch_metadata(client, kpi_groups)
         loading.record_rejections(con, meta.rejected, run_id, now)
         if meta.rejected_share() > settings.max_rejected_share:
             raise RefreshFailed(
@@ -260,6 +316,14 @@ def fetch_values(
         if from_date is not None and full:
             log.info("%d KPI(s) are new to the warehouse and are fetched in full: %s", len(full), ", ".join(full))
         with _counted_client(settings, con, "values") as client:
+            group_id = loading.all_municipalities_group(con)
+            if group_id is None:
+                log.warning(
+                    "Kolada lists no group of all municipalities; completeness is not checked against its count"
+                )
+            # Kolada's own values for the group of all municipalities (its count, for the
+            # completeness check; its years, for the full fetch's) and for the models' comparison
+            # groups (the group-mean cross-check) come in the values' own requests.
             stage = loading.stage_values(
                 con,
                 client,
@@ -269,29 +333,21 @@ def fetch_values(
                 from_date=from_date,
                 run_id=run_id,
                 now=now,
+                all_group=group_id,
+                comparison=_comparison_groups(con),
                 on_progress=lambda requests, rows: progress.report("values", requests, rows),
             )
-            group_id = loading.all_municipalities_group(con)
-            if group_id is None:
-                log.warning(
-                    "Kolada lists no group of all municipalities; completeness is not checked against its count"
-                )
-            # Kolada's own values for the models' comparison groups come in the same requests
-            # (group ids share the municipality list), for the group-mean cross-check.
-            groups = [g for g in [group_id, *_comparison_groups(con)] if g]
-            if groups:
-                stage.group_requests = loading.stage_group_values(
-                    con, client, groups, full_kpis=full, delta_kpis=delta, from_date=from_date
-                )
         return stage
 
 
-def _comparison_groups(con: duckdb.DuckDBPyConnection) -> list[str]:
+def _comparison_groups(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
     """The municipality groups the models compare with (mart.comparison_group, a view over the
-    mapping tables and Kolada's group list, created here ahead of the marts)."""
+    mapping tables and Kolada's group list, created here ahead of the marts) and the KPIs they
+    follow: the only ones the group-mean cross-check needs Kolada's group values for."""
     run_script(con, "mart/followed_kpi.sql")
     run_script(con, "mart/comparison_group.sql")
-    return [r[0] for r in con.execute(read_sql("refresh/comparison_groups.sql")).fetchall()]
+    groups = [r[0] for r in con.execute(read_sql("refresh/comparison_groups.sql")).fetchall()]
+    return groups, [r[0] for r in con.execute(read_sql("refresh/compared_kpis.sql")).fetchall()]
 
 
 @dataclass
@@ -369,8 +425,11 @@ def refresh(
     rate_limit: float | None = 5.0,
     max_rejected_share: float = 0.01,
     max_row_drop: float = 0.05,
+    kpi_set: str | list[str] | None = None,
 ) -> dict[str, Any]:
-    """Bring the warehouse up to date with Kolada and publish it atomically; returns a summary."""
+    """Bring the warehouse up to date with Kolada and publish it atomically; returns a summary.
+
+    ``kpi_set``: agenda2030, all, or Kolada KPI group ids (default: the models' ``kpi_set``)."""
     for name in ("kolada_pipeline", "kolada_client"):
         # Under a Prefect worker nothing configures these: without a level of their own they
         # inherit WARNING and the run's numbers never reach the Prefect UI.
@@ -379,7 +438,10 @@ def refresh(
             logger.setLevel(logging.INFO)
     resolved = Settings.resolve(warehouse=warehouse, base_url=base_url, models=mapping).with_(rate_limit=rate_limit)
     settings = RefreshSettings.from_settings(
-        resolved, max_rejected_share=max_rejected_share, max_row_drop=max_row_drop
+        resolved,
+        max_rejected_share=max_rejected_share,
+        max_row_drop=max_row_drop,
+        kpi_set=tuple(kpi_set) if isinstance(kpi_set, list) else kpi_set,
     )
     return run_refresh(settings, mode)
 
@@ -408,11 +470,18 @@ def run_refresh(settings: RefreshSettings, mode: Mode = "auto") -> dict[str, Any
             runlog.append(paths.journal, run)
             with settings.connect(building) as con:
                 ensure_schema(con)
-            meta, changes = refresh_metadata(settings, building, run.run_id, now)
+            wanted = KpiSet.of(settings)
+            meta, changes = refresh_metadata(settings, building, run.run_id, now, wanted.fetched_groups)
             warnings += _retirement_warnings(changes)
+            missing_groups = sorted(set(wanted.groups) - set(meta.kpi_groups["id"].to_list()))
+            if missing_groups:
+                raise RefreshFailed(
+                    f"The KPI set names KPI group(s) Kolada does not list: {', '.join(missing_groups)}; "
+                    "nothing was published."
+                )
             models, model_warnings = check_follow_up_models(settings, building, meta)
             warnings += model_warnings
-            kpis = kpi_set(meta, models)
+            kpis = kpi_set(meta, models, wanted)
             stage = fetch_values(settings, building, kpis, meta.unit_types(), from_date, run.run_id, now)
             run.requests, run.retries, run.extra["failed_attempts"] = _attempt_totals(building)
             built = apply_and_build(settings, building, run.run_id, now)
@@ -526,13 +595,19 @@ def _record_failure(paths: WarehousePaths, run: runlog.RunRecord, *, disk_full: 
         log.error("Could not record the failed run %s: %s", run.run_id, exc)
 
 
-def kpi_set(meta: loading.Metadata, models: list[tuple[FollowUpModel, set[str]]]) -> list[str]:
-    """Kolada's Agenda 2030 KPIs and every Kolada KPI the follow-up models name.
+def kpi_set(
+    meta: loading.Metadata, models: list[tuple[FollowUpModel, set[str]]], wanted: KpiSet | None = None
+) -> list[str]:
+    """The set's KPIs (by default Kolada's Agenda 2030 KPIs; with ``all`` every KPI Kolada lists,
+    and the Agenda 2030 ones) and every Kolada KPI the follow-up models name.
 
     Retired KPIs stay in the set: Kolada may still serve their history, and the warehouse keeps
     what Kolada serves (the marts leave them out).
     """
-    wanted = meta.kpi_group_members()
+    wanted = wanted or KpiSet()
+    listed = meta.kpi_group_members(wanted.fetched_groups if wanted.everything else wanted.groups)
+    if wanted.everything:
+        listed += meta.kpis["id"].to_list()  # the groups' retired KPIs stay: Kolada serves their history
     for model, _retired in models:
-        wanted += model.kolada_kpi_ids()  # kpis.csv's Kolada KPIs and the indicators' ones
-    return sorted(dict.fromkeys(wanted))
+        listed += model.kolada_kpi_ids()  # kpis.csv's Kolada KPIs and the indicators' ones
+    return sorted(dict.fromkeys(listed))
