@@ -71,7 +71,9 @@ mappings_app = typer.Typer(help="The municipality's follow-up model (mappings/).
 app.add_typer(mappings_app, name="mappings")
 
 #: Text from files and from Kolada is escaped before printing; emoji codes such as ``:x:`` stay text.
-out = Console(soft_wrap=True, emoji=False, highlight=False)
+# Piped into a file or a log, tables get room (rich would squeeze them to 80 columns).
+_PIPED_WIDTH = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS") or 0) or 160
+out = Console(soft_wrap=True, emoji=False, highlight=False, width=_PIPED_WIDTH)
 err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
 _state: dict[str, bool] = {"debug": False, "verbose": False}
 
