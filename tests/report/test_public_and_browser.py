@@ -85,7 +85,7 @@ def test_public_site_has_a_page_per_goal_with_objectives_assignments_kpis_and_st
     assert '<a href="https://www.vadstena.se/">Solceller på kommunens tak</a>' in seven
     assert "Skolmåltider med mindre svinn" in (site / "mal-04.html").read_text(encoding="utf-8")
     assert "Inga berättelser om målet ännu." in (site / "mal-01.html").read_text(encoding="utf-8")
-    assert "1 berättelser" in _plain((site / "index.html").read_text(encoding="utf-8"))
+    assert "1 berättelse" in _plain((site / "index.html").read_text(encoding="utf-8"))
 
 
 def test_public_site_has_no_internal_comments_or_names(site, built_warehouse):
