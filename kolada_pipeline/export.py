@@ -33,8 +33,13 @@ COLUMNS_SHEET = "kolumner"
 EXCEL_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header
 
 _FRICTIONLESS_TYPES = {
-    "VARCHAR": "string", "INTEGER": "integer", "BIGINT": "integer", "DOUBLE": "number",
-    "BOOLEAN": "boolean", "DATE": "date", "TIMESTAMP": "datetime",
+    "VARCHAR": "string",
+    "INTEGER": "integer",
+    "BIGINT": "integer",
+    "DOUBLE": "number",
+    "BOOLEAN": "boolean",
+    "DATE": "date",
+    "TIMESTAMP": "datetime",
 }
 LICENSE = {
     "name": "Kolada-terms",
@@ -74,7 +79,9 @@ def export_marts(warehouse: Path, out_dir: Path, fmt: str = "parquet") -> list[P
         "resources": resources,
     }
     dp = folder / "datapackage.json"
-    _write_atomically(dp, lambda tmp: tmp.write_text(json.dumps(package, ensure_ascii=False, indent=2), encoding="utf-8"))
+    _write_atomically(
+        dp, lambda tmp: tmp.write_text(json.dumps(package, ensure_ascii=False, indent=2), encoding="utf-8")
+    )
     return [*dict.fromkeys(written.values()), dp]
 
 
@@ -89,7 +96,10 @@ def _resource(c: contracts.Contract, fmt: str, written: dict[str, Path]) -> dict
         "sources": SOURCES,
     }
     if fmt == "csv":
-        resource |= {"encoding": "utf-8-sig", "dialect": {"csv": {"delimiter": ",", "doubleQuote": True}, "header": True}}
+        resource |= {
+            "encoding": "utf-8-sig",
+            "dialect": {"csv": {"delimiter": ",", "doubleQuote": True}, "header": True},
+        }
     if fmt == "xlsx":
         resource |= {"dialect": {"excel": {"sheet": _sheet(c.table)}}}
     resource["schema"] = {"fields": [_field(col, fmt) for col in c.columns], "primaryKey": list(c.key)}
@@ -128,13 +138,17 @@ def defuse_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     """Text that a spreadsheet would run as a formula (``=HYPERLINK(…)`` in a model file) gets a
     leading apostrophe, which spreadsheets show as plain text (OWASP's advice for CSV exports)."""
     text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
-    return frame.with_columns(
-        pl.when(pl.any_horizontal(pl.col(name).str.starts_with(prefix) for prefix in FORMULA_START))
-        .then(pl.lit("'") + pl.col(name))
-        .otherwise(pl.col(name))
-        .alias(name)
-        for name in text
-    ) if text else frame
+    return (
+        frame.with_columns(
+            pl.when(pl.any_horizontal(pl.col(name).str.starts_with(prefix) for prefix in FORMULA_START))
+            .then(pl.lit("'") + pl.col(name))
+            .otherwise(pl.col(name))
+            .alias(name)
+            for name in text
+        )
+        if text
+        else frame
+    )
 
 
 def _write_csv(con: duckdb.DuckDBPyConnection, folder: Path, frames: dict[str, pl.DataFrame]) -> dict[str, Path]:
@@ -142,7 +156,8 @@ def _write_csv(con: duckdb.DuckDBPyConnection, folder: Path, frames: dict[str, p
     for table, frame in frames.items():
         path = folder / f"{table}.csv"
         # With a byte-order mark, Excel reads UTF-8 (Åtvidaberg, not Ã…tvidaberg).
-        _write_atomically(path, lambda tmp, f=defuse_formulas(frame): f.write_csv(tmp, include_bom=True))
+        safe = defuse_formulas(frame)
+        _write_atomically(path, lambda tmp, f=safe: f.write_csv(tmp, include_bom=True))
         written[table] = path
     return written
 
@@ -151,7 +166,9 @@ def _write_xlsx(con: duckdb.DuckDBPyConnection, folder: Path, frames: dict[str, 
     path = folder / WORKBOOK
     for table, frame in frames.items():
         if frame.height > EXCEL_MAX_ROWS:
-            raise WarehouseError(f"{table} has {frame.height:,} rows, more than an Excel sheet holds; export csv or parquet")
+            raise WarehouseError(
+                f"{table} has {frame.height:,} rows, more than an Excel sheet holds; export csv or parquet"
+            )
     described = pl.DataFrame(
         [(c.table, col.name, col.type, col.comment) for c in map(contracts.contract, frames) for col in c.columns],
         schema={"tabell": pl.String, "kolumn": pl.String, "typ": pl.String, "betydelse": pl.String},

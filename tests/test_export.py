@@ -23,8 +23,19 @@ TABLES = contracts.published_tables()
 #: Kolada's own figures: their descriptions must credit Kolada.
 RAW = ("value", "riket_value", "region_value", "kpi_title", "municipality_title")
 #: Computed here: their descriptions must say so.
-DERIVED = ("municipalities_mean", "municipalities_median", "rank", "ranked_count", "band", "change_1y",
-           "better_than_3y_mean", "gender_gap", "green", "yellow", "red")
+DERIVED = (
+    "municipalities_mean",
+    "municipalities_median",
+    "rank",
+    "ranked_count",
+    "band",
+    "change_1y",
+    "better_than_3y_mean",
+    "gender_gap",
+    "green",
+    "yellow",
+    "red",
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +54,9 @@ def _temp_files(folder: Path) -> list[str]:
 
 def test_each_format_has_its_own_folder_and_package(exports) -> None:
     out, written = exports
-    assert written["parquet"] == [out / "parquet" / f"{t}.parquet" for t in TABLES] + [out / "parquet" / "datapackage.json"]
+    assert written["parquet"] == [out / "parquet" / f"{t}.parquet" for t in TABLES] + [
+        out / "parquet" / "datapackage.json"
+    ]
     assert written["csv"] == [out / "csv" / f"{t}.csv" for t in TABLES] + [out / "csv" / "datapackage.json"]
     assert written["xlsx"] == [out / "xlsx" / "kolada-followup.xlsx", out / "xlsx" / "datapackage.json"]
     assert sorted(p.name for p in out.iterdir()) == ["csv", "parquet", "xlsx"]
@@ -84,9 +97,13 @@ def test_parquet_round_trip_keeps_rows_and_types(exports, built_warehouse: Path)
         for table in TABLES:
             file = str(out / "parquet" / f"{table}.parquet")
             exported = con.sql("SELECT * FROM read_parquet($f)", params={"f": file})
-            assert [(n, str(t)) for n, t in zip(exported.columns, exported.types)] == contracts.warehouse_columns(con, table)
-            for a, b in ((f"SELECT * FROM {table}", "SELECT * FROM read_parquet($f)"),
-                         ("SELECT * FROM read_parquet($f)", f"SELECT * FROM {table}")):
+            assert [(n, str(t)) for n, t in zip(exported.columns, exported.types)] == contracts.warehouse_columns(
+                con, table
+            )
+            for a, b in (
+                (f"SELECT * FROM {table}", "SELECT * FROM read_parquet($f)"),
+                ("SELECT * FROM read_parquet($f)", f"SELECT * FROM {table}"),
+            ):
                 assert con.execute(f"SELECT count(*) FROM ({a} EXCEPT ALL {b})", {"f": file}).fetchall() == [(0,)]
 
 
@@ -139,8 +156,11 @@ def test_a_failed_export_keeps_the_previous_files_and_leaves_no_temp(
             return getattr(self.rel, name)
 
     monkeypatch.setattr(
-        export_module, "relation",
-        lambda con, name, **p: HalfWritten(real(con, name, **p)) if p.get("table") == "mart.goal_summary" else real(con, name, **p),
+        export_module,
+        "relation",
+        lambda con, name, **p: (
+            HalfWritten(real(con, name, **p)) if p.get("table") == "mart.goal_summary" else real(con, name, **p)
+        ),
     )
     with pytest.raises(duckdb.IOException):
         export_marts(built_warehouse, tmp_path, "parquet")

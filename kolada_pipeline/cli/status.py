@@ -186,7 +186,10 @@ def print_status(console: Console, warehouse: Path) -> None:
         console.print(
             _counts_table(
                 f"Published: {paths.published}",
-                [(name, row_count(con, name)) for (name,) in con.execute(read_sql("status/table_counts.sql")).fetchall()],
+                [
+                    (name, row_count(con, name))
+                    for (name,) in con.execute(read_sql("status/table_counts.sql")).fetchall()
+                ],
             )
         )
         console.print(_newest_year_table(con.execute(read_sql("status/newest_year.sql")).fetchall()))

@@ -351,7 +351,6 @@ def _kpi_hint(kpi_id: str, known: Mapping[str, str]) -> str:
     return " — did you mean " + ", ".join(f"{c} ({_short(known[c])})" for c in candidates) + "?"
 
 
-
 # ---------------------------------------------------------------------------------------------
 # What Kolada's metadata says about each KPI
 # ---------------------------------------------------------------------------------------------
@@ -388,9 +387,7 @@ class _KpiFacts:
         return cls({k: v or "" for k, v in titles.items()}, dict(zip(ids, column("municipality_type"))), unpublished)
 
 
-def _check_kpi_metadata(
-    model: FollowUpModel, facts: _KpiFacts, units: Mapping[str, str], report: CheckReport
-) -> None:
+def _check_kpi_metadata(model: FollowUpModel, facts: _KpiFacts, units: Mapping[str, str], report: CheckReport) -> None:
     """Warn, row by row, where Kolada's metadata says a Kolada KPI cannot show what the model means.
 
     The focus municipality and its peers are municipalities (type K), so a KPI Kolada publishes
@@ -408,7 +405,11 @@ def _check_kpi_metadata(
         kpi = f"{excerpt(mapping.kpi_id)} ({_short(facts.titles.get(mapping.kpi_id, ''))})"
         unit_type = facts.unit_types[mapping.kpi_id]
         if unit_type == "L":
-            where = f"only the region ({region}) can have values" if shows_region else "no unit in the model can have values"
+            where = (
+                f"only the region ({region}) can have values"
+                if shows_region
+                else "no unit in the model can have values"
+            )
             row.add(
                 f"{kpi} is published by Kolada for regions only (municipality_type L): the focus "
                 f"municipality and its peers will never have a value, {where}; choose a municipality KPI "
@@ -500,8 +501,7 @@ def _check_comparison_groups(
         return
     if not groups.titles:
         message = (
-            "Kolada's list of municipality groups is empty (an outage?): the comparison groups "
-            "could not be checked"
+            "Kolada's list of municipality groups is empty (an outage?): the comparison groups could not be checked"
         )
         report.add(ModelProblem(model_file, model.yaml_lines.get("comparison_groups"), message, "warning"))
         return
@@ -606,8 +606,7 @@ def _check_local_values(
                 ModelProblem(
                     file,
                     line,
-                    f"value for {kpi}, {unit}, {year}, {gender} given twice "
-                    f"(lines {seen[key]} and {line})",
+                    f"value for {kpi}, {unit}, {year}, {gender} given twice (lines {seen[key]} and {line})",
                 )
             )
         else:

@@ -450,7 +450,9 @@ def _rows(
     if part not in files:
         return ()
     path = files[part]
-    parsed = (parse(_Cells(path, line, row, problems)) for line, row in _read_csv(path, _COLUMNS[part], root, problems, notes))
+    parsed = (
+        parse(_Cells(path, line, row, problems)) for line, row in _read_csv(path, _COLUMNS[part], root, problems, notes)
+    )
     return tuple(item for item in parsed if item is not None)
 
 
@@ -545,7 +547,9 @@ def governance_frames(
              "goals": _joined(assignment.goals), "targets": _joined(assignment.targets)}
         )  # fmt: skip
         for goal in dict.fromkeys(assignment.goals):
-            rows["object_goal"].append({"object_id": assignment.assignment_id, "object_kind": "assignment", "goal": goal})
+            rows["object_goal"].append(
+                {"object_id": assignment.assignment_id, "object_kind": "assignment", "goal": goal}
+            )
     for activity in governance.activities:
         rows["activity"].append(
             {"activity_id": activity.activity_id, "parent_id": activity.parent_id,

@@ -157,7 +157,9 @@ def _check_organisation(governance: Governance, files: Mapping[str, Path], probl
     for unit in governance.organisation:
         shown = excerpt(unit.unit_id)
         if unit.unit_id in units:
-            problems.add(file, unit.line, f"unit '{shown}' is listed twice (first on line {units[unit.unit_id]}): ids are unique")
+            problems.add(
+                file, unit.line, f"unit '{shown}' is listed twice (first on line {units[unit.unit_id]}): ids are unique"
+            )
             continue
         units[unit.unit_id] = unit.line
         titles[unit.unit_id] = unit.title
@@ -186,7 +188,11 @@ def _check_organisation(governance: Governance, files: Mapping[str, Path], probl
                 )
             roots.append(unit.line)
     if governance.organisation and not roots:
-        problems.add(file, None, "no unit without parent_id: the council (kommunfullmäktige) is the root; leave its parent_id empty")
+        problems.add(
+            file,
+            None,
+            "no unit without parent_id: the council (kommunfullmäktige) is the root; leave its parent_id empty",
+        )
     for unit in governance.organisation:
         if unit.parent_id is not None and unit.parent_id not in units:
             problems.add(
@@ -219,8 +225,10 @@ def _check_cycles(parents: Mapping[str, str | None], lines: Mapping[str, int], f
             continue  # reached the root, an unknown parent (reported elsewhere) or a walked unit
         cycle = path[path.index(unit) :]
         first = min(cycle, key=lambda u: lines[u])
-        shown = " → ".join(excerpt(u, 20) for u in [*cycle[:10], cycle[0]]) if len(cycle) <= 10 else (
-            " → ".join(excerpt(u, 20) for u in cycle[:10]) + f" → … ({len(cycle)} units)"
+        shown = (
+            " → ".join(excerpt(u, 20) for u in [*cycle[:10], cycle[0]])
+            if len(cycle) <= 10
+            else (" → ".join(excerpt(u, 20) for u in cycle[:10]) + f" → … ({len(cycle)} units)")
         )
         problems.add(
             file,
@@ -239,7 +247,7 @@ def _check_object_ids(governance: Governance, files: Mapping[str, Path], problem
     """Objective, assignment and activity ids are unique across the three files (assessments and
     indicators name them without saying which kind they are)."""
     first: dict[str, tuple[str, int]] = {}
-    for part, kind, items in (
+    for part, _kind, items in (
         ("objectives", "objective", [(o.objective_id, o.line) for o in governance.objectives]),
         ("assignments", "assignment", [(a.assignment_id, a.line) for a in governance.assignments]),
         ("activities", "activity", [(a.activity_id, a.line) for a in governance.activities]),
@@ -269,7 +277,9 @@ def _check_unit(
         problems.add(file, line, f"unit_id '{excerpt(unit_id)}' of {what} is not a unit{_missing_file('organisation')}")
         return
     problems.add(
-        file, line, f"unit_id '{excerpt(unit_id)}' of {what} is not a unit_id of organisation{problems.did_you_mean(unit_id, units)}"
+        file,
+        line,
+        f"unit_id '{excerpt(unit_id)}' of {what} is not a unit_id of organisation{problems.did_you_mean(unit_id, units)}",
     )
 
 
@@ -290,7 +300,9 @@ def _check_goals(
             problems.add(file, line, f"unknown target '{excerpt(target)}' for {what}{hint}")
         elif goal not in goals:
             listed = ";".join(str(g) for g in goals) or "none"
-            problems.add(file, line, f"target {target} of {what} belongs to goal {goal}, not among its goals ({listed})")
+            problems.add(
+                file, line, f"target {target} of {what} belongs to goal {goal}, not among its goals ({listed})"
+            )
 
 
 def _check_objects(
@@ -307,7 +319,9 @@ def _check_objects(
         _check_unit(objective.unit_id, units, file, line, what, problems, has_organisation=has_org)
         _check_goals(objective.goals, objective.targets, targets, file, line, what, problems)
         if objective.valid_from and objective.valid_to and objective.valid_to < objective.valid_from:
-            problems.add(file, line, f"valid_to {objective.valid_to} of {what} is before its valid_from {objective.valid_from}")
+            problems.add(
+                file, line, f"valid_to {objective.valid_to} of {what} is before its valid_from {objective.valid_from}"
+            )
     for assignment in governance.assignments:
         file, line, what = files["assignments"], assignment.line, f"assignment '{excerpt(assignment.assignment_id)}'"
         _check_unit(assignment.unit_id, units, file, line, what, problems, has_organisation=has_org)
@@ -327,14 +341,18 @@ def _check_objects(
             problems.add(file, line, f"end {activity.end} of {what} is before its start {activity.start}")
 
 
-def _check_parent(parent_id: str, kinds: Mapping[str, str], file: Path, line: int, what: str, problems: _Problems) -> bool:
+def _check_parent(
+    parent_id: str, kinds: Mapping[str, str], file: Path, line: int, what: str, problems: _Problems
+) -> bool:
     """An activity's or indicator's parent must be an objective or an assignment."""
     kind = kinds.get(parent_id)
     if kind in _TAKES_ASSESSMENT:
         return True
     if kind is not None:
         problems.add(
-            file, line, f"parent_id '{excerpt(parent_id)}' of {what} is {_KIND_NAMES[kind]}: it must be an objective or an assignment"
+            file,
+            line,
+            f"parent_id '{excerpt(parent_id)}' of {what} is {_KIND_NAMES[kind]}: it must be an objective or an assignment",
         )
         return False
     parents = (k for k, v in kinds.items() if v in _TAKES_ASSESSMENT)
@@ -380,7 +398,10 @@ def _check_indicators(
 
         if indicator.kpi_id in retired_kpis and indicator.kpi_id not in known_kpis:
             problems.add(
-                file, line, f"KPI '{kpi}' of {what} is retired in Kolada: no new values will come; replace it", "warning"
+                file,
+                line,
+                f"KPI '{kpi}' of {what} is retired in Kolada: no new values will come; replace it",
+                "warning",
             )
         elif indicator.kpi_id not in known_kpis and indicator.kpi_id not in local_ids:
             hint = problems.close_kpis(indicator.kpi_id, [*known_kpis, *local_ids])
@@ -416,7 +437,12 @@ def _check_warning_value(
     if warning is None:
         return
     if target is None:
-        problems.add(file, line, f"{what} has a warning_value but no target_value: the warning value is read against the target", "warning")
+        problems.add(
+            file,
+            line,
+            f"{what} has a warning_value but no target_value: the warning value is read against the target",
+            "warning",
+        )
         return
     if polarity is None:
         return  # no polarity: reported above

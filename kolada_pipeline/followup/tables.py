@@ -56,4 +56,3 @@ def load_models(con: duckdb.DuckDBPyConnection, models: Sequence[tuple[FollowUpM
         relations[f"new_{table}"] = pl.concat(frames, how="vertical") if frames else empty.pl()
     with registered(con, **relations):
         run_script(con, "mapping/load_models.sql")
-

@@ -124,8 +124,9 @@ class Screened:
 
 
 def _row_json(row: Mapping[str, Any]) -> str:
-    return json.dumps({k: v for k, v in row.items() if k not in ("raw", "source_url", "problem")},
-                      ensure_ascii=False, default=str)
+    return json.dumps(
+        {k: v for k, v in row.items() if k not in ("raw", "source_url", "problem")}, ensure_ascii=False, default=str
+    )
 
 
 def screen(frame: pl.DataFrame, schema: pa.DataFrameSchema, *, key_columns: Mapping[str, str]) -> Screened:
@@ -145,14 +146,18 @@ def screen(frame: pl.DataFrame, schema: pa.DataFrameSchema, *, key_columns: Mapp
         # A schema-level failure (a column missing or of another type) rejects every row.
         whole = cases.filter(pl.col("index").is_null())
         reason = "; ".join(f"{c['column']}: {c['check']} ({c['failure_case']})" for c in whole.iter_rows(named=True))
-        bad_rows = frame.select("_row").with_columns(
-            pl.lit("schema").alias("check"), pl.lit(reason).alias("reason")
-        )
+        bad_rows = frame.select("_row").with_columns(pl.lit("schema").alias("check"), pl.lit(reason).alias("reason"))
     else:
         bad_rows = row_level.select(
             pl.col("index").cast(pl.UInt32).alias("_row"),
             pl.col("check"),
-            (pl.col("column") + ": " + pl.col("check") + " failed on " + pl.col("failure_case").cast(pl.String).fill_null("null")).alias("reason"),
+            (
+                pl.col("column")
+                + ": "
+                + pl.col("check")
+                + " failed on "
+                + pl.col("failure_case").cast(pl.String).fill_null("null")
+            ).alias("reason"),
         )
     per_row = bad_rows.group_by("_row").agg(
         pl.col("check").unique().sort().str.join(", ").alias("failed_check"),
@@ -192,9 +197,18 @@ def screen_values(frame: pl.DataFrame) -> Screened:
 # -- metadata: records are typed one by one, so a changed type rejects a record, never crashes ----
 _METADATA_FIELDS: dict[str, dict[str, type]] = {
     "kpi": {
-        "id": str, "title": str, "description": str, "is_divided_by_gender": bool, "municipality_type": str,
-        "auspice": str, "operating_area": str, "perspective": str, "publication_date": str,
-        "prel_publication_date": str, "publ_period": str, "has_ou_data": bool,
+        "id": str,
+        "title": str,
+        "description": str,
+        "is_divided_by_gender": bool,
+        "municipality_type": str,
+        "auspice": str,
+        "operating_area": str,
+        "perspective": str,
+        "publication_date": str,
+        "prel_publication_date": str,
+        "publ_period": str,
+        "has_ou_data": bool,
     },
     "municipality": {"id": str, "title": str, "type": str},
     "kpi_group": {"id": str, "title": str, "members": list},
@@ -226,7 +240,9 @@ def _type_record(kind: str, record: Any) -> dict[str, Any]:
     extra = sorted(f"{kind}.{k}" for k in set(record) - set(fields) if f"{kind}.{k}" not in _reported_extra)
     if extra:
         _reported_extra.update(extra)
-        log.warning("Kolada %s metadata has field(s) the pipeline does not know, kept going: %s", kind, ", ".join(extra))
+        log.warning(
+            "Kolada %s metadata has field(s) the pipeline does not know, kept going: %s", kind, ", ".join(extra)
+        )
     problems = []
     for name, typ in fields.items():
         value = record.get(name)
@@ -234,7 +250,12 @@ def _type_record(kind: str, record: Any) -> dict[str, Any]:
             if name in _REQUIRED[kind]:
                 problems.append(f"missing required field '{name}'")
             continue
-        if typ is str and isinstance(value, (int, float)) and not isinstance(value, bool) and name.endswith(("date", "period")):
+        if (
+            typ is str
+            and isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and name.endswith(("date", "period"))
+        ):
             value = str(value)
         if not isinstance(value, typ) or (typ is not bool and isinstance(value, bool)):
             problems.append(f"field '{name}' is {type(value).__name__}, expected {typ.__name__}")
@@ -261,7 +282,9 @@ def screen_metadata(kind: str, records: list[Any], url: str) -> Screened:
         schema["members_json"] = pl.String()
         for t in typed:
             members = t.pop("members")
-            bad = members is not None and not all(isinstance(m, dict) and isinstance(m.get("member_id"), str) for m in members)
+            bad = members is not None and not all(
+                isinstance(m, dict) and isinstance(m.get("member_id"), str) for m in members
+            )
             if bad:
                 t["problem"] = t["problem"] or "members must be objects with a text member_id"
             t["members_json"] = None if members is None or bad else json.dumps(members, ensure_ascii=False)

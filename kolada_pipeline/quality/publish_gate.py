@@ -117,7 +117,9 @@ def _check_table(con: duckdb.DuckDBPyConnection, c: contracts.Contract, report: 
     drift = contracts.describe_drift(c, contracts.warehouse_columns(con, c.table))
     if drift is not None:
         report.failures.append(drift)
-        report.outcomes.append(CheckOutcome(c.table, "contract__columns", "columns, order and types match the contract", 1))
+        report.outcomes.append(
+            CheckOutcome(c.table, "contract__columns", "columns, order and types match the contract", 1)
+        )
         return
     query = contracts.check_sql(c)
     row = con.execute(query.sql, query.params).fetchall()[0]
@@ -136,7 +138,9 @@ def _row_count_guard(report: GateReport, before: Mapping[str, int], max_drop: fl
             continue
         broken = int(after < previous * (1 - max_drop))
         report.outcomes.append(
-            CheckOutcome(table, "row_count_guard", f"shrinks by at most {max_drop:.0%} against the published table", broken)
+            CheckOutcome(
+                table, "row_count_guard", f"shrinks by at most {max_drop:.0%} against the published table", broken
+            )
         )
         if broken:
             report.failures.append(
@@ -150,7 +154,12 @@ def _rejected_share_guard(report: GateReport, fetched: int, rejected: int, max_s
     share = rejected / total if total else 0.0
     broken = int(share > max_share)
     report.outcomes.append(
-        CheckOutcome("API boundary", "rejected_share", f"at most {max_share:.2%} of fetched rows rejected", rejected if broken else 0)
+        CheckOutcome(
+            "API boundary",
+            "rejected_share",
+            f"at most {max_share:.2%} of fetched rows rejected",
+            rejected if broken else 0,
+        )
     )
     if broken:
         report.failures.append(

@@ -23,8 +23,13 @@ from .data import FocusReport, focus_ids, load_focus, table_names
 from .pages import goal_file, render_goal, render_overview
 
 REQUIRED_TABLES = (
-    "mart.kpi_followup", "mart.goal_kpi", "mart.goal_summary", "mapping.goal",
-    "mapping.model_municipality", "mapping.retired_kpi", "meta.refresh_run",
+    "mart.kpi_followup",
+    "mart.goal_kpi",
+    "mart.goal_summary",
+    "mapping.goal",
+    "mapping.model_municipality",
+    "mapping.retired_kpi",
+    "meta.refresh_run",
 )
 
 
@@ -67,9 +72,7 @@ def build_report(warehouse: Path, out_dir: Path, focus: str | None = None) -> Pa
     """
     warehouse, out_dir = Path(warehouse), Path(out_dir)
     if not warehouse.is_file():
-        raise WarehouseError(
-            f"No warehouse at {warehouse}; run `kolada refresh` first (or pass --warehouse)"
-        )
+        raise WarehouseError(f"No warehouse at {warehouse}; run `kolada refresh` first (or pass --warehouse)")
     try:
         con = duckdb.connect(str(warehouse), read_only=True)
     except duckdb.Error as exc:
@@ -90,10 +93,7 @@ def build_report(warehouse: Path, out_dir: Path, focus: str | None = None) -> Pa
     for i, report in enumerate(reports):
         here = _folder(i, report.focus.id)
         up = "../" if here else ""
-        others = [
-            (r.focus.title, f"{up}{_folder(j, r.focus.id)}index.html")
-            for j, r in enumerate(reports) if j != i
-        ]
+        others = [(r.focus.title, f"{up}{_folder(j, r.focus.id)}index.html") for j, r in enumerate(reports) if j != i]
         index = write_focus_report(report, out_dir / here if here else out_dir, others)
         first_index = first_index or index
     assert first_index is not None

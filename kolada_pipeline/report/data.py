@@ -211,16 +211,26 @@ def load_focus(con: duckdb.DuckDBPyConnection, focus: str) -> FocusReport:
     latest = _value(con, "latest_year", focus=focus)
     summary = {
         (r["goal"], r["municipality_id"]): GoalCount(
-            r["kpis_mapped"], r["kpis_with_value"], r["green"], r["yellow"], r["red"])
+            r["kpis_mapped"], r["kpis_with_value"], r["green"], r["yellow"], r["red"]
+        )
         for r in _rows(con, "goal_summary", focus=focus)
     }
 
     kpis: dict[str, Kpi] = {}
     kpis_by_goal: dict[int, list[Kpi]] = defaultdict(list)
     for r in _rows(con, "goal_kpis", focus=focus):
-        kpi = kpis.setdefault(r["kpi_id"], Kpi(
-            r["kpi_id"], r["title"], bool(r["is_local"]), r["higher_is_better"], r["target"], r["area"],
-            is_example=bool(r["is_example"])))
+        kpi = kpis.setdefault(
+            r["kpi_id"],
+            Kpi(
+                r["kpi_id"],
+                r["title"],
+                bool(r["is_local"]),
+                r["higher_is_better"],
+                r["target"],
+                r["area"],
+                is_example=bool(r["is_example"]),
+            ),
+        )
         kpis_by_goal[r["goal"]].append(kpi)
     for r in _rows(con, "followup", focus=focus):
         kpi = kpis.get(r.pop("kpi_id"))
@@ -232,12 +242,24 @@ def load_focus(con: duckdb.DuckDBPyConnection, focus: str) -> FocusReport:
             kpi = kpis.get(r["kpi_id"])
             if kpi is not None:
                 kpi.similar[r["year"]] = SimilarMean(
-                    r["group_id"], r["group_title"], r["group_role"], r["members"], r["members_with_value"],
-                    r["group_mean"])
+                    r["group_id"],
+                    r["group_title"],
+                    r["group_role"],
+                    r["members"],
+                    r["members_with_value"],
+                    r["group_mean"],
+                )
 
     retired = [RetiredKpi(r["kpi_id"], r["title"]) for r in _rows(con, "retired", focus=focus)]
     return FocusReport(
-        focus=focus_m, model_name=model_name, compared=compared, region=region, goals=goals,
-        latest_year=latest, summary=summary, kpis_by_goal=dict(kpis_by_goal), retired=retired,
+        focus=focus_m,
+        model_name=model_name,
+        compared=compared,
+        region=region,
+        goals=goals,
+        latest_year=latest,
+        summary=summary,
+        kpis_by_goal=dict(kpis_by_goal),
+        retired=retired,
         data_date=data_date(con),
     )

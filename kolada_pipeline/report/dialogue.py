@@ -53,20 +53,24 @@ def summary_sentence(counts: dict[str, Any] | None) -> str:
     objectives, assignments = int(counts.get("objectives") or 0), int(counts.get("assignments") or 0)
     parts = []
     if objectives:
-        kinds = [(counts.get("objectives_met"), "uppfylld", "uppfyllda"),
-                 (counts.get("objectives_partly_met"), "delvis uppfylld", "delvis uppfyllda"),
-                 (counts.get("objectives_not_met"), "ej uppfylld", "ej uppfyllda"),
-                 (counts.get("objectives_not_assessed"), "ej bedömd", "ej bedömda")]
+        kinds = [
+            (counts.get("objectives_met"), "uppfylld", "uppfyllda"),
+            (counts.get("objectives_partly_met"), "delvis uppfylld", "delvis uppfyllda"),
+            (counts.get("objectives_not_met"), "ej uppfylld", "ej uppfyllda"),
+            (counts.get("objectives_not_assessed"), "ej bedömd", "ej bedömda"),
+        ]
         said = [_plural(int(n), one, many) for n, one, many in kinds if n]
         parts.append(f"Av {_plural(objectives, 'målbild', 'målbilder')} bedöms {_join(said)}")
     else:
         parts.append("Inga målbilder")
     if assignments:
-        kinds = [(counts.get("assignments_done"), "klart", "klara"),
-                 (counts.get("assignments_ongoing"), "pågående", "pågående"),
-                 (counts.get("assignments_not_started"), "ej påbörjat", "ej påbörjade"),
-                 (counts.get("assignments_delayed"), "försenat", "försenade"),
-                 (counts.get("assignments_cancelled"), "avbrutet", "avbrutna")]
+        kinds = [
+            (counts.get("assignments_done"), "klart", "klara"),
+            (counts.get("assignments_ongoing"), "pågående", "pågående"),
+            (counts.get("assignments_not_started"), "ej påbörjat", "ej påbörjade"),
+            (counts.get("assignments_delayed"), "försenat", "försenade"),
+            (counts.get("assignments_cancelled"), "avbrutet", "avbrutna"),
+        ]
         said = [_plural(int(n), one, many) for n, one, many in kinds if n]
         without = assignments - sum(int(n or 0) for n, _, _ in kinds)
         if without:
@@ -83,9 +87,11 @@ def indicator_sentence(counts: dict[str, Any] | None) -> str:
     total = int(counts.get("indicators") or 0)
     if not total:
         return "Inga indikatorer med målvärden."
-    kinds = [(counts.get("indicators_green"), "grön", "gröna", "når målvärdet"),
-             (counts.get("indicators_yellow"), "gul", "gula", "nära målvärdet"),
-             (counts.get("indicators_red"), "röd", "röda", "missar målvärdet")]
+    kinds = [
+        (counts.get("indicators_green"), "grön", "gröna", "når målvärdet"),
+        (counts.get("indicators_yellow"), "gul", "gula", "nära målvärdet"),
+        (counts.get("indicators_red"), "röd", "röda", "missar målvärdet"),
+    ]
     said = [f"{_plural(int(n), one, many)} ({why})" for n, one, many, why in kinds if n]
     missing = int(counts.get("indicators_without_value") or 0)
     if missing:
@@ -144,8 +150,11 @@ def colours_sentence(ind: Indicator, focus: str) -> str:
     """Why the two colours may differ, in one sentence."""
     if ind.value is None:
         return f"Inget värde för {focus} ({MISSING}), så ingen färg."
-    target = {"green": "når sitt målvärde", "yellow": "ligger nära men under sitt målvärde",
-              "red": "missar sitt målvärde"}.get(ind.target_band or "", "har inget målvärde")
+    target = {
+        "green": "når sitt målvärde",
+        "yellow": "ligger nära men under sitt målvärde",
+        "red": "missar sitt målvärde",
+    }.get(ind.target_band or "", "har inget målvärde")
     if ind.is_local:
         return f"{focus} {target}; ett lokalt nyckeltal jämförs inte med andra kommuner."
     rank = {"green": "bland de 25 % bästa", "yellow": "i mitten", "red": "bland de 25 % sämsta"}.get(ind.band or "")
@@ -153,8 +162,10 @@ def colours_sentence(ind: Indicator, focus: str) -> str:
         return f"{focus} {target}; ingen rangfärg (för få kommuner med värde eller ingen riktning)."
     if ind.target_band == ind.band:
         return f"Båda färgerna är lika: {focus} {target} och ligger {rank} av landets kommuner."
-    return (f"Målfärgen mäter mot kommunens eget mål, rangfärgen mot alla kommuner: {focus} {target} "
-            f"men ligger {rank} av landets kommuner.")
+    return (
+        f"Målfärgen mäter mot kommunens eget mål, rangfärgen mot alla kommuner: {focus} {target} "
+        f"men ligger {rank} av landets kommuner."
+    )
 
 
 def indicator_chart(ind: Indicator, focus: str) -> Markup | None:
@@ -164,8 +175,16 @@ def indicator_chart(ind: Indicator, focus: str) -> Markup | None:
         return None
     first = max(min(years), max(years) - 9)
     shown = list(range(first, max(years) + 1))
-    series = [Series(focus, {y: v for y, v, _ in ind.history if y >= first}, FOCUS_COLOUR, strong=True,
-                     show_missing=True, marker="circle")]
+    series = [
+        Series(
+            focus,
+            {y: v for y, v, _ in ind.history if y >= first},
+            FOCUS_COLOUR,
+            strong=True,
+            show_missing=True,
+            marker="circle",
+        )
+    ]
     targets = {y: t for y, _, t in ind.history if y >= first and t is not None}
     if targets:
         series.append(Series("Målvärde", targets, TARGET_COLOUR, dash="4 3", marker="square"))
@@ -191,11 +210,17 @@ def indicator_view(ind: Indicator, focus: str, decimals: int | None = None) -> d
             num(ind.value),
             num(ind.target_value),
             _colour_cell(ind.target_band, TARGET_WORDS, MISSING if ind.value is None else "inget målvärde"),
-            (Cell("lokalt: ingen rang", "meta") if ind.is_local
-             else _colour_cell(ind.band, RANK_WORDS, MISSING if ind.value is None else "ingen rangfärg")),
+            (
+                Cell("lokalt: ingen rang", "meta")
+                if ind.is_local
+                else _colour_cell(ind.band, RANK_WORDS, MISSING if ind.value is None else "ingen rangfärg")
+            ),
             Cell(trend_text(ind), "" if ind.trend_slope is not None else "missing"),
-            (num(similar.mean if similar and similar.mean is not None else None) if not ind.is_local
-             else Cell("–", "meta")),
+            (
+                num(similar.mean if similar and similar.mean is not None else None)
+                if not ind.is_local
+                else Cell("–", "meta")
+            ),
         ],
         "similar_label": similar.label if similar else "",
         "sentence": colours_sentence(ind, focus),
@@ -214,8 +239,12 @@ def object_view(obj: GovObject, focus: str, goal_titles: dict[int, str]) -> dict
         "deadline": format_date(obj.deadline) if obj.deadline else MISSING,
         "indicators": [indicator_view(i, focus) for i in obj.indicators],
         "activities": [
-            {"title": a.title, "id": a.activity_id, "status": status_cell(a.status, a.is_carried_forward),
-             "end": format_date(a.end_date) if a.end_date else ""}
+            {
+                "title": a.title,
+                "id": a.activity_id,
+                "status": status_cell(a.status, a.is_carried_forward),
+                "end": format_date(a.end_date) if a.end_date else "",
+            }
             for a in obj.activities
         ],
     }
@@ -240,19 +269,29 @@ def unit_section(report: GovernanceReport, unit: Unit) -> dict[str, Any]:
 
 
 def _render(template: str, report: GovernanceReport, **context: Any) -> str:
-    return environment().get_template(template).render(
-        report=report, local={"real": False, "example": False}, source_note=SOURCE_NOTE,
-        own_note="Målfärger, rangfärger, trender och medelvärden är projektets egna beräkningar",
-        missing=MISSING, **context,
+    return (
+        environment()
+        .get_template(template)
+        .render(
+            report=report,
+            local={"real": False, "example": False},
+            source_note=SOURCE_NOTE,
+            own_note="Målfärger, rangfärger, trender och medelvärden är projektets egna beräkningar",
+            missing=MISSING,
+            **context,
+        )
     )
 
 
 def render_dialogue(report: GovernanceReport, unit: Unit) -> str:
     """The dialogue report of one committee for the report's period."""
     return _render(
-        "dialogue.html.j2", report,
+        "dialogue.html.j2",
+        report,
         title=f"Verksamhetsdialog {report.period}: {unit.title} – {report.focus_title}",
-        heading=f"Verksamhetsdialog {unit.title}", sections=[unit_section(report, unit)], overview=None,
+        heading=f"Verksamhetsdialog {unit.title}",
+        sections=[unit_section(report, unit)],
+        overview=None,
     )
 
 
@@ -263,13 +302,22 @@ def render_municipality(report: GovernanceReport) -> str:
     overview = {
         "root": summary_sentence(report.summary.get(root.unit_id)),
         "root_indicators": indicator_sentence(report.summary.get(root.unit_id)),
-        "rows": [{"unit": u, "anchor": f"enhet-{u.unit_id}", "summary": summary_sentence(report.summary.get(u.unit_id)),
-                  "indicators": indicator_sentence(report.summary.get(u.unit_id))} for u in committees],
+        "rows": [
+            {
+                "unit": u,
+                "anchor": f"enhet-{u.unit_id}",
+                "summary": summary_sentence(report.summary.get(u.unit_id)),
+                "indicators": indicator_sentence(report.summary.get(u.unit_id)),
+            }
+            for u in committees
+        ],
         "goals": report.goals,
     }
     return _render(
-        "dialogue.html.j2", report,
+        "dialogue.html.j2",
+        report,
         title=f"Uppföljning {report.period} – {report.focus_title}",
         heading=f"Uppföljning av mål och uppdrag – {report.focus_title}",
-        sections=[unit_section(report, u) for u in committees], overview=overview,
+        sections=[unit_section(report, u) for u in committees],
+        overview=overview,
     )

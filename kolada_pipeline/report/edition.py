@@ -86,7 +86,9 @@ def governance_focus(con: duckdb.DuckDBPyConnection, focus: str | None) -> str:
     if focus is None:
         return known[0]
     if focus not in known:
-        raise ReportError(f"The model of municipality {focus!r} has no governance files; models with them: {', '.join(known)}")
+        raise ReportError(
+            f"The model of municipality {focus!r} has no governance files; models with them: {', '.join(known)}"
+        )
     return focus
 
 
@@ -124,8 +126,9 @@ def _csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow(["" if row[c] is None else repr(row[c]) if isinstance(row[c], float) else str(row[c])
-                         for c in columns])
+        writer.writerow(
+            ["" if row[c] is None else repr(row[c]) if isinstance(row[c], float) else str(row[c]) for c in columns]
+        )
     return buffer.getvalue()
 
 
@@ -135,20 +138,41 @@ STATE_COLUMNS = ["object_id", "kind", "title", "assessment", "status", "is_carri
 def _states(report: GovernanceReport) -> list[dict[str, Any]]:
     rows = []
     for obj in [*report.objectives, *report.assignments]:
-        rows.append({"object_id": obj.object_id, "kind": obj.kind, "title": obj.title, "assessment": obj.assessment,
-                     "status": obj.status, "is_carried_forward": obj.is_carried_forward, "is_overdue": obj.is_overdue})
+        rows.append(
+            {
+                "object_id": obj.object_id,
+                "kind": obj.kind,
+                "title": obj.title,
+                "assessment": obj.assessment,
+                "status": obj.status,
+                "is_carried_forward": obj.is_carried_forward,
+                "is_overdue": obj.is_overdue,
+            }
+        )
         for act in obj.activities:
-            rows.append({"object_id": act.activity_id, "kind": "activity", "title": act.title, "assessment": None,
-                         "status": act.status, "is_carried_forward": act.is_carried_forward, "is_overdue": False})
+            rows.append(
+                {
+                    "object_id": act.activity_id,
+                    "kind": "activity",
+                    "title": act.title,
+                    "assessment": None,
+                    "status": act.status,
+                    "is_carried_forward": act.is_carried_forward,
+                    "is_overdue": False,
+                }
+            )
     return sorted(rows, key=lambda r: (r["kind"], r["object_id"]))
 
 
 def _write_tables(con: duckdb.DuckDBPyConnection, report: GovernanceReport, folder: Path) -> dict[str, str]:
     tables = {
-        "data_years.csv": _csv(_rows(con, "edition_data_years", focus=report.focus_id),
-                               ["kpi_id", "municipality_id", "year"]),
-        "revisions.csv": _csv(_rows(con, "edition_revisions", focus=report.focus_id),
-                              ["kpi_id", "municipality_id", "year", "gender", "old_value", "new_value", "change", "run_id"]),
+        "data_years.csv": _csv(
+            _rows(con, "edition_data_years", focus=report.focus_id), ["kpi_id", "municipality_id", "year"]
+        ),
+        "revisions.csv": _csv(
+            _rows(con, "edition_revisions", focus=report.focus_id),
+            ["kpi_id", "municipality_id", "year", "gender", "old_value", "new_value", "change", "run_id"],
+        ),
         "states.csv": _csv(_states(report), STATE_COLUMNS),
         "municipalities.csv": _csv(_rows(con, "municipality_titles"), ["municipality_id", "title"]),
     }
@@ -177,8 +201,11 @@ def write_manifest(folder: Path, report: GovernanceReport, model: FollowUpModel,
 
 def find_chromium() -> str | None:
     """Debian's headless Chromium, if it is installed."""
-    return shutil.which("chromium") or shutil.which("chromium-browser") or (
-        "/usr/bin/chromium" if Path("/usr/bin/chromium").is_file() else None)
+    return (
+        shutil.which("chromium")
+        or shutil.which("chromium-browser")
+        or ("/usr/bin/chromium" if Path("/usr/bin/chromium").is_file() else None)
+    )
 
 
 def write_pdf(html: Path, pdf: Path, chromium: str | None = None) -> Path:
@@ -193,14 +220,29 @@ def write_pdf(html: Path, pdf: Path, chromium: str | None = None) -> Path:
     tmp = pdf.with_name(f".{pdf.name}.tmp")
     with tempfile.TemporaryDirectory(prefix="kolada-pdf-") as profile:
         done = subprocess.run(
-            [binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-             "--disable-background-networking", "--disable-component-update", "--no-first-run",
-             f"--user-data-dir={profile}", f"--print-to-pdf={tmp}", Path(html).resolve().as_uri()],
-            capture_output=True, text=True, timeout=PDF_TIMEOUT_S, check=False,
+            [
+                binary,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-pdf-header-footer",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                f"--user-data-dir={profile}",
+                f"--print-to-pdf={tmp}",
+                Path(html).resolve().as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=PDF_TIMEOUT_S,
+            check=False,
         )
     if done.returncode != 0 or not tmp.is_file() or tmp.stat().st_size == 0:
         tmp.unlink(missing_ok=True)
-        raise ReportError(f"Chromium could not print {html} to PDF (exit {done.returncode}): {done.stderr.strip()[-500:]}")
+        raise ReportError(
+            f"Chromium could not print {html} to PDF (exit {done.returncode}): {done.stderr.strip()[-500:]}"
+        )
     os.replace(tmp, pdf)
     return pdf
 
@@ -219,8 +261,15 @@ def _edition(warehouse: Path, out: Path, period: str, models: Path | None, focus
     return report, folder
 
 
-def build_dialogue_report(warehouse: Path, out: Path, unit: str, period: str, pdf: bool = False,
-                          models: Path | None = None, focus: str | None = None) -> Path:
+def build_dialogue_report(
+    warehouse: Path,
+    out: Path,
+    unit: str,
+    period: str,
+    pdf: bool = False,
+    models: Path | None = None,
+    focus: str | None = None,
+) -> Path:
     """Write the dialogue report of ``unit`` (an id or a title) for ``period`` into the edition
     ``<out>/<period>/`` (with its manifest and tables); returns the HTML file."""
     report, folder = _edition(warehouse, out, period, models, focus)
@@ -232,8 +281,9 @@ def build_dialogue_report(warehouse: Path, out: Path, unit: str, period: str, pd
     return page
 
 
-def build_municipality_report(warehouse: Path, out: Path, period: str, pdf: bool = False,
-                              models: Path | None = None, focus: str | None = None) -> Path:
+def build_municipality_report(
+    warehouse: Path, out: Path, period: str, pdf: bool = False, models: Path | None = None, focus: str | None = None
+) -> Path:
     """Write the whole municipality's report for ``period`` into the edition ``<out>/<period>/``
     (``index.html``, with its manifest and tables); returns the HTML file."""
     report, folder = _edition(warehouse, out, period, models, focus)
@@ -309,7 +359,9 @@ def diff_editions(old: Path, new: Path) -> EditionDiff:
     diff.new_years = [(kpi, year, munis) for (kpi, year), munis in sorted(added.items())]
 
     def key(r: dict[str, str]) -> tuple[str, ...]:
-        return tuple(r[c] for c in ("kpi_id", "municipality_id", "year", "gender", "old_value", "new_value", "change", "run_id"))
+        return tuple(
+            r[c] for c in ("kpi_id", "municipality_id", "year", "gender", "old_value", "new_value", "change", "run_id")
+        )
 
     seen = {key(r) for r in _read_table(old, "revisions.csv")}
     diff.revisions = [r for r in _read_table(new, "revisions.csv") if key(r) not in seen]
@@ -329,8 +381,10 @@ def diff_editions(old: Path, new: Path) -> EditionDiff:
 def format_diff(diff: EditionDiff) -> str:
     """The differences as plain text lines (Swedish numbers are not needed: this is for analysts)."""
     name = diff.titles.get
-    lines = [f"Editions {diff.old.get('period')} (run {diff.old.get('run_id')}) → "
-             f"{diff.new.get('period')} (run {diff.new.get('run_id')})"]
+    lines = [
+        f"Editions {diff.old.get('period')} (run {diff.old.get('run_id')}) → "
+        f"{diff.new.get('period')} (run {diff.new.get('run_id')})"
+    ]
     if diff.is_empty:
         return "\n".join([*lines, "No differences."])
     if diff.manifest:
@@ -344,6 +398,8 @@ def format_diff(diff: EditionDiff) -> str:
         after = "withdrawn" if r["change"] == "deleted" else r["new_value"]
         lines.append(f"  {r['kpi_id']} {who} {r['year']} {r['gender']}: {r['old_value']} → {after} (run {r['run_id']})")
     lines.append(f"Changed assessments and statuses ({len(diff.states)}):")
-    lines += [f"  {kind} {oid} {title}: {column} {old or '–'} → {new or '–'}"
-              for oid, kind, title, column, old, new in diff.states]
+    lines += [
+        f"  {kind} {oid} {title}: {column} {old or '–'} → {new or '–'}"
+        for oid, kind, title, column, old, new in diff.states
+    ]
     return "\n".join(lines)

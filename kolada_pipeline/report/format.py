@@ -11,7 +11,7 @@ import math
 
 MISSING = "saknas"
 MINUS = "\u2212"  # typographic minus, as Swedish print uses
-NBSP = "\u00a0"   # thousands separator that never wraps
+NBSP = "\u00a0"  # thousands separator that never wraps
 
 BAND_LABELS = {"green": "grön", "yellow": "gul", "red": "röd"}
 

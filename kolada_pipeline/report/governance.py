@@ -21,9 +21,18 @@ from ..followup.governance import period_end
 from .data import SimilarMean, _rows, table_names
 
 GOVERNANCE_TABLES = (
-    "mart.unit_summary", "mart.objective_followup", "mart.assignment_followup", "mart.indicator_followup",
-    "mart.goal_followup", "mapping.org_unit", "mapping.objective", "mapping.assignment",
-    "mapping.activity", "mapping.indicator", "mapping.assessment", "mapping.object_goal",
+    "mart.unit_summary",
+    "mart.objective_followup",
+    "mart.assignment_followup",
+    "mart.indicator_followup",
+    "mart.goal_followup",
+    "mapping.org_unit",
+    "mapping.objective",
+    "mapping.assignment",
+    "mapping.activity",
+    "mapping.indicator",
+    "mapping.assessment",
+    "mapping.object_goal",
 )
 
 
@@ -164,8 +173,7 @@ class GovernanceReport:
     def objects_of(self, unit_id: str) -> tuple[list[GovObject], list[GovObject]]:
         """The objectives and assignments of ``unit_id`` and the units below it."""
         units = self.below(unit_id)
-        return ([o for o in self.objectives if o.unit_id in units],
-                [a for a in self.assignments if a.unit_id in units])
+        return ([o for o in self.objectives if o.unit_id in units], [a for a in self.assignments if a.unit_id in units])
 
     def goals_of(self, objects: list[GovObject]) -> list[GoalRow]:
         wanted = {g for o in objects for g in o.goals}
@@ -211,8 +219,10 @@ def load_governance(con: duckdb.DuckDBPyConnection, focus: str, period: str) -> 
     assert end is not None
     members = _rows(con, "members", focus=focus)
     focus_row = next(r for r in members if r["role"] == "focus")
-    units = {r["unit_id"]: Unit(r["unit_id"], r["parent_id"], r["title"], r["kind"])
-             for r in _rows(con, "gov_units", focus=focus)}
+    units = {
+        r["unit_id"]: Unit(r["unit_id"], r["parent_id"], r["title"], r["kind"])
+        for r in _rows(con, "gov_units", focus=focus)
+    }
     if not units:
         raise ReportError(f"The model {focus} has no organisation (organisation.csv): no dialogue report to write")
     summary = {r["unit_id"]: r for r in _rows(con, "gov_unit_summary", focus=focus, period=period)}
@@ -221,7 +231,8 @@ def load_governance(con: duckdb.DuckDBPyConnection, focus: str, period: str) -> 
     if "mart.kpi_group_comparison" in table_names(con):
         for r in _rows(con, "similar", focus=focus):
             similar[(r["kpi_id"], r["year"])] = SimilarMean(
-                r["group_id"], r["group_title"], r["group_role"], r["members"], r["members_with_value"], r["group_mean"])
+                r["group_id"], r["group_title"], r["group_role"], r["members"], r["members_with_value"], r["group_mean"]
+            )
     history: dict[tuple[str, str], list[tuple[int, float | None, float | None]]] = defaultdict(list)
     for r in _rows(con, "gov_indicator_values", focus=focus, year=end.year):
         history[(r["parent_id"], r["kpi_id"])].append((r["year"], r["value"], r["target_value"]))
@@ -239,27 +250,64 @@ def load_governance(con: duckdb.DuckDBPyConnection, focus: str, period: str) -> 
         activities[r["parent_id"]].append(Activity(**r))
 
     objectives = [
-        GovObject("objective", r["objective_id"], r["unit_id"], r["unit_title"], r["title"], r["description"],
-                  _goals(r["goals"]), r["assessment"], None, r["comment"], r["assessed_by"],
-                  bool(r["is_carried_forward"]),
-                  indicators=indicators.get(r["objective_id"], []), activities=activities.get(r["objective_id"], []))
+        GovObject(
+            "objective",
+            r["objective_id"],
+            r["unit_id"],
+            r["unit_title"],
+            r["title"],
+            r["description"],
+            _goals(r["goals"]),
+            r["assessment"],
+            None,
+            r["comment"],
+            r["assessed_by"],
+            bool(r["is_carried_forward"]),
+            indicators=indicators.get(r["objective_id"], []),
+            activities=activities.get(r["objective_id"], []),
+        )
         for r in _rows(con, "gov_objectives", focus=focus, period=period)
     ]
     assignments = [
-        GovObject("assignment", r["assignment_id"], r["unit_id"], r["unit_title"], r["title"], r["description"],
-                  _goals(r["goals"]), r["assessment"], r["status"], r["comment"], None, bool(r["is_carried_forward"]),
-                  decision_ref=r["decision_ref"], decided_on=r["decided_on"], deadline=r["deadline"],
-                  is_overdue=bool(r["is_overdue"]),
-                  indicators=indicators.get(r["assignment_id"], []), activities=activities.get(r["assignment_id"], []))
+        GovObject(
+            "assignment",
+            r["assignment_id"],
+            r["unit_id"],
+            r["unit_title"],
+            r["title"],
+            r["description"],
+            _goals(r["goals"]),
+            r["assessment"],
+            r["status"],
+            r["comment"],
+            None,
+            bool(r["is_carried_forward"]),
+            decision_ref=r["decision_ref"],
+            decided_on=r["decided_on"],
+            deadline=r["deadline"],
+            is_overdue=bool(r["is_overdue"]),
+            indicators=indicators.get(r["assignment_id"], []),
+            activities=activities.get(r["assignment_id"], []),
+        )
         for r in _rows(con, "gov_assignments", focus=focus, period=period)
     ]
-    goals = [GoalRow(r.pop("goal"), r.pop("title_sv"), r.pop("colour"), r)
-             for r in _rows(con, "gov_goals", focus=focus, period=period)]
+    goals = [
+        GoalRow(r.pop("goal"), r.pop("title_sv"), r.pop("colour"), r)
+        for r in _rows(con, "gov_goals", focus=focus, period=period)
+    ]
     last_run = _rows(con, "last_run")
     return GovernanceReport(
-        focus_id=focus, focus_title=focus_row["title"], model_name=focus_row["model_name"] or focus_row["title"],
-        period=period, period_end=end, periods=periods, units=units, summary=summary,
-        objectives=objectives, assignments=assignments, goals=goals,
+        focus_id=focus,
+        focus_title=focus_row["title"],
+        model_name=focus_row["model_name"] or focus_row["title"],
+        period=period,
+        period_end=end,
+        periods=periods,
+        units=units,
+        summary=summary,
+        objectives=objectives,
+        assignments=assignments,
+        goals=goals,
         data_date=last_run[0]["finished_at"] if last_run else None,
         run_id=last_run[0]["run_id"] if last_run else None,
     )

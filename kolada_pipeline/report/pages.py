@@ -49,14 +49,15 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(number=format_number, year=format_year, date=format_date, rank=format_rank,
-                       band_label=band_label, ink=ink)
+    env.filters.update(
+        number=format_number, year=format_year, date=format_date, rank=format_rank, band_label=band_label, ink=ink
+    )
     return env
 
 
 def _luminance(colour: str) -> float:
     """WCAG relative luminance of a ``#rrggbb`` colour."""
-    channels = [int(colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    channels = [int(colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
     linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
@@ -86,8 +87,7 @@ class Cell:
     example: bool = False  # followed by an "exempeldata" label
 
 
-def num_cell(value: float | None, decimals: int | None = None, *, signed: bool = False,
-             example: bool = False) -> Cell:
+def num_cell(value: float | None, decimals: int | None = None, *, signed: bool = False, example: bool = False) -> Cell:
     if value is None:
         return Cell(MISSING, "num missing")
     return Cell(format_number(value, decimals, signed=signed), "num", example=example)
@@ -105,8 +105,11 @@ def too_few(kpi: Kpi, row: FollowupRow | None) -> bool:
     """A ranked KPI whose value has no band: the marts leave the band out when too few
     municipalities report that year for a fair top or bottom quarter."""
     return (
-        not kpi.is_local and kpi.higher_is_better is not None
-        and row is not None and row.value is not None and row.band is None
+        not kpi.is_local
+        and kpi.higher_is_better is not None
+        and row is not None
+        and row.value is not None
+        and row.band is None
     )
 
 
@@ -158,9 +161,17 @@ def _local(kpis: list[Kpi]) -> dict[str, bool]:
 
 
 def _render(template: str, report: FocusReport, page_kpis: list[Kpi], **context: Any) -> str:
-    return environment().get_template(template).render(
-        report=report, local=_local(page_kpis), source_note=SOURCE_NOTE, own_note=OWN_NOTE, missing=MISSING,
-        **context,
+    return (
+        environment()
+        .get_template(template)
+        .render(
+            report=report,
+            local=_local(page_kpis),
+            source_note=SOURCE_NOTE,
+            own_note=OWN_NOTE,
+            missing=MISSING,
+            **context,
+        )
     )
 
 
@@ -197,15 +208,23 @@ def render_overview(report: FocusReport, other_reports: list[tuple[str, str]]) -
     rows = []
     for goal in report.goals:
         kpis = report.kpis_by_goal.get(goal.goal, [])
-        rows.append({
-            "goal": goal, "href": goal_file(goal.goal), "kpi_count": len(kpis),
-            "has_example": any(k.is_example for k in kpis),
-            "cells": [count_cell(report.summary.get((goal.goal, m.id)), bool(kpis)) for m in report.compared],
-        })
+        rows.append(
+            {
+                "goal": goal,
+                "href": goal_file(goal.goal),
+                "kpi_count": len(kpis),
+                "has_example": any(k.is_example for k in kpis),
+                "cells": [count_cell(report.summary.get((goal.goal, m.id)), bool(kpis)) for m in report.compared],
+            }
+        )
     all_kpis = [k for ks in report.kpis_by_goal.values() for k in ks]
     return _render(
-        "overview.html.j2", report, all_kpis,
-        title=f"Agenda 2030 – {report.focus.title}", others=other_reports, rows=rows,
+        "overview.html.j2",
+        report,
+        all_kpis,
+        title=f"Agenda 2030 – {report.focus.title}",
+        others=other_reports,
+        rows=rows,
         year_text=format_year(report.latest_year),
         names=_names(report.compared),
         compared_with=_names([*peers, *([report.region] if report.region else []), RIKET]),
@@ -241,24 +260,34 @@ def _latest_rows(report: FocusReport, kpi: Kpi, latest: int) -> list[dict[str, A
     rows = []
     for m in report.compared:
         row = kpi.value_of(m.id, latest)
-        rows.append({"title": m.title, "ref": False, "cells": [
-            num_cell(row.value if row else None, kpi.decimals, example=kpi.is_example),
-            rank_cell(kpi, row),
-            band_cell(kpi, row),
-            better_cell(row.better_than_3y_mean if row else None, latest),
-            num_cell(row.change_1y if row else None, kpi.decimals, signed=True, example=kpi.is_example),
-        ]})
+        rows.append(
+            {
+                "title": m.title,
+                "ref": False,
+                "cells": [
+                    num_cell(row.value if row else None, kpi.decimals, example=kpi.is_example),
+                    rank_cell(kpi, row),
+                    band_cell(kpi, row),
+                    better_cell(row.better_than_3y_mean if row else None, latest),
+                    num_cell(row.change_1y if row else None, kpi.decimals, signed=True, example=kpi.is_example),
+                ],
+            }
+        )
     refs = [("Riket", "riket_value")] + ([(report.region.title, "region_value")] if report.region else [])
     if kpi.is_local:
         refs = []  # the municipality's own figures: nothing for Riket or the region to show
     for title, column in refs:
         value = kpi.reference_series(column).get(latest)
-        rows.append({"title": title, "ref": True,
-                     "cells": [num_cell(value, kpi.decimals), *[meta_cell("–")] * 4]})
+        rows.append({"title": title, "ref": True, "cells": [num_cell(value, kpi.decimals), *[meta_cell("–")] * 4]})
     if kpi.similar_group is not None:
         similar = kpi.similar.get(latest)
-        rows.append({"title": f"{SIMILAR} ({kpi.similar_group.label})", "ref": True,
-                     "cells": [num_cell(similar.mean if similar else None, kpi.decimals), *[meta_cell("–")] * 4]})
+        rows.append(
+            {
+                "title": f"{SIMILAR} ({kpi.similar_group.label})",
+                "ref": True,
+                "cells": [num_cell(similar.mean if similar else None, kpi.decimals), *[meta_cell("–")] * 4],
+            }
+        )
     return rows
 
 
@@ -268,8 +297,10 @@ def similar_note(kpi: Kpi, latest: int | None = None) -> str:
     if group is None:
         return ""
     kind = "för nyckeltalets område" if group.group_role == "similar_area" else "övergripande (inget eget område)"
-    text = (f"Liknande kommuner: medelvärdet för {group.label} (RKA:s grupp ”{group.group_title}”, "
-            f"{kind}); ovägt medel av de kommuner som har värde")
+    text = (
+        f"Liknande kommuner: medelvärdet för {group.label} (RKA:s grupp ”{group.group_title}”, "
+        f"{kind}); ovägt medel av de kommuner som har värde"
+    )
     row = kpi.similar.get(latest) if latest is not None else None
     if row is not None:
         text += f", {row.members_with_value} av {row.members} år {format_year(latest)}"
@@ -283,16 +314,18 @@ def _gender(report: FocusReport, kpi: Kpi, label: str) -> dict[str, Any] | None:
     latest = years[-1]
 
     def cells(women: float | None, men: float | None, gap: float | None) -> list[Cell]:
-        return [num_cell(women, kpi.decimals), num_cell(men, kpi.decimals),
-                num_cell(gap, kpi.decimals, signed=True)]
+        return [num_cell(women, kpi.decimals), num_cell(men, kpi.decimals), num_cell(gap, kpi.decimals, signed=True)]
 
     rows = []
     for m in report.compared:
         women, men = kpi.value_of(m.id, latest, "K"), kpi.value_of(m.id, latest, "M")
         total = kpi.value_of(m.id, latest, "T")
         wv, mv = (women.value if women else None), (men.value if men else None)
-        gap = total.gender_gap if total and total.gender_gap is not None else (
-            wv - mv if wv is not None and mv is not None else None)
+        gap = (
+            total.gender_gap
+            if total and total.gender_gap is not None
+            else (wv - mv if wv is not None and mv is not None else None)
+        )
         rows.append({"title": m.title, "ref": False, "cells": cells(wv, mv, gap)})
     riket_k = kpi.reference_series("riket_value", "K").get(latest)
     riket_m = kpi.reference_series("riket_value", "M").get(latest)
@@ -323,8 +356,17 @@ def compared_series(report: FocusReport, kpi: Kpi) -> list[Series]:
     for i, m in enumerate(report.compared):
         colour, dash, marker = series_style(i)
         label = f"{m.title} ({EXAMPLE})" if kpi.is_example else m.title
-        out.append(Series(label, kpi.series(m.id), colour, strong=(m.role == "focus"),
-                          show_missing=(m.role == "focus"), dash=dash, marker=marker))
+        out.append(
+            Series(
+                label,
+                kpi.series(m.id),
+                colour,
+                strong=(m.role == "focus"),
+                show_missing=(m.role == "focus"),
+                dash=dash,
+                marker=marker,
+            )
+        )
     return out
 
 
@@ -353,15 +395,20 @@ def kpi_view(report: FocusReport, kpi: Kpi) -> dict[str, Any]:
         columns.append((SIMILAR, kpi.similar_series()))
     view.update(
         latest=latest,
-        chart=line_chart(series, years, label=f"{kpi.title} ({kpi.kpi_id}), {format_year(years[0])}–{format_year(latest)}"
-                         + (f", {EXAMPLE}" if kpi.is_example else "")),
+        chart=line_chart(
+            series,
+            years,
+            label=f"{kpi.title} ({kpi.kpi_id}), {format_year(years[0])}–{format_year(latest)}"
+            + (f", {EXAMPLE}" if kpi.is_example else ""),
+        ),
         riket_hidden=riket_hidden,
         similar_note=similar_note(kpi, latest),
         latest_rows=_latest_rows(report, kpi, latest),
         gender=_gender(report, kpi, kpi.title),
         year_titles=[title for title, _ in columns],
-        year_rows=[(year, [num_cell(values.get(year), kpi.decimals) for _, values in columns])
-                   for year in reversed(years)],
+        year_rows=[
+            (year, [num_cell(values.get(year), kpi.decimals) for _, values in columns]) for year in reversed(years)
+        ],
     )
     return view
 
@@ -374,9 +421,15 @@ def render_goal(report: FocusReport, goal: Goal, other_reports: list[tuple[str, 
     next_ = {"goal": numbers[at + 1], "href": goal_file(numbers[at + 1])} if at < len(numbers) - 1 else None
     count = report.summary.get((goal.goal, report.focus.id)) if report.latest_year is not None else None
     return _render(
-        "goal.html.j2", report, kpis,
-        title=f"Mål {goal.goal}: {goal.title_sv} – {report.focus.title}", others=other_reports,
-        goal=goal, prev=prev, next=next_, count=count,
+        "goal.html.j2",
+        report,
+        kpis,
+        title=f"Mål {goal.goal}: {goal.title_sv} – {report.focus.title}",
+        others=other_reports,
+        goal=goal,
+        prev=prev,
+        next=next_,
+        count=count,
         compared_with=_names([*report.compared[1:], RIKET]),
         names=_names(report.compared),
         kpis=[kpi_view(report, k) for k in kpis],

@@ -77,30 +77,64 @@ def _kpi_view(report: FocusReport, kpi: Kpi) -> dict[str, Any]:
     chart = None
     if years:
         first = max(years[0], years[-1] - 11)
-        series = [Series(report.focus.title, {y: v for y, v in kpi.series(report.focus.id).items() if y >= first},
-                         "#1f5fa8", strong=True, show_missing=True, marker="circle")]
+        series = [
+            Series(
+                report.focus.title,
+                {y: v for y, v in kpi.series(report.focus.id).items() if y >= first},
+                "#1f5fa8",
+                strong=True,
+                show_missing=True,
+                marker="circle",
+            )
+        ]
         if not kpi.is_local:
             colour, dash, marker = RIKET_STYLE
-            series.append(Series("Hela Sverige", {y: v for y, v in kpi.reference_series("riket_value").items() if y >= first},
-                                 colour, dash=dash, marker=marker))
+            series.append(
+                Series(
+                    "Hela Sverige",
+                    {y: v for y, v in kpi.reference_series("riket_value").items() if y >= first},
+                    colour,
+                    dash=dash,
+                    marker=marker,
+                )
+            )
         if kpi.similar:
             colour, dash, marker = SIMILAR_STYLE
-            series.append(Series(SIMILAR, {y: v for y, v in kpi.similar_series().items() if y >= first},
-                                 colour, dash=dash, marker=marker))
+            series.append(
+                Series(
+                    SIMILAR,
+                    {y: v for y, v in kpi.similar_series().items() if y >= first},
+                    colour,
+                    dash=dash,
+                    marker=marker,
+                )
+            )
         shown = list(range(first, years[-1] + 1))
         if not any(s.points for s in series):
-            return {"kpi": kpi, "sentence": _plain_sentence(report, kpi), "chart": None,
-                    "source": "Lokalt nyckeltal, kommunens egen uppgift" if kpi.is_local else SOURCE_NOTE}
-        chart = line_chart(series, shown, label=f"{kpi.title}, {format_year(first)}–{format_year(years[-1])}",
-                           width=620, height=220)
-    return {"kpi": kpi, "sentence": _plain_sentence(report, kpi), "chart": chart,
-            "source": "Lokalt nyckeltal, kommunens egen uppgift" if kpi.is_local else SOURCE_NOTE}
+            return {
+                "kpi": kpi,
+                "sentence": _plain_sentence(report, kpi),
+                "chart": None,
+                "source": "Lokalt nyckeltal, kommunens egen uppgift" if kpi.is_local else SOURCE_NOTE,
+            }
+        chart = line_chart(
+            series, shown, label=f"{kpi.title}, {format_year(first)}–{format_year(years[-1])}", width=620, height=220
+        )
+    return {
+        "kpi": kpi,
+        "sentence": _plain_sentence(report, kpi),
+        "chart": chart,
+        "source": "Lokalt nyckeltal, kommunens egen uppgift" if kpi.is_local else SOURCE_NOTE,
+    }
 
 
 def _object_view(obj: GovObject) -> dict[str, Any]:
-    return {"obj": obj, "state": _state(obj),
-            "deadline": format_date(obj.deadline) if obj.deadline else "",
-            "carried": obj.is_carried_forward}
+    return {
+        "obj": obj,
+        "state": _state(obj),
+        "deadline": format_date(obj.deadline) if obj.deadline else "",
+        "carried": obj.is_carried_forward,
+    }
 
 
 def _goal_page(focus: FocusReport, gov: GovernanceReport | None, stories: list[Story], goal) -> dict[str, Any]:
@@ -149,10 +183,19 @@ def build_public_site(warehouse: Path, out: Path, models: Path | None = None, fo
     for i, page in enumerate(pages):
         prev = pages[i - 1] if i > 0 else None
         nxt = pages[i + 1] if i + 1 < len(pages) else None
-        write_text(out / page["href"], env.get_template("public_goal.html.j2").render(
-            title=f"Mål {page['goal'].goal}: {page['goal'].title_sv} – {report.focus.title}",
-            page=page, prev=prev, next=nxt, **common))
+        write_text(
+            out / page["href"],
+            env.get_template("public_goal.html.j2").render(
+                title=f"Mål {page['goal'].goal}: {page['goal'].title_sv} – {report.focus.title}",
+                page=page,
+                prev=prev,
+                next=nxt,
+                **common,
+            ),
+        )
     index = out / "index.html"
-    write_text(index, env.get_template("public_index.html.j2").render(
-        title=f"{report.focus.title} och de globala målen", **common))
+    write_text(
+        index,
+        env.get_template("public_index.html.j2").render(title=f"{report.focus.title} och de globala målen", **common),
+    )
     return index

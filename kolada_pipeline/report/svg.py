@@ -77,8 +77,10 @@ def marker_svg(shape: str, x: float, y: float, r: float, colour: str, title: str
     tip = f"<title>{title}</title>" if title else ""
     if shape in ("circle", "ring"):
         fill = colour if shape == "circle" else "#fff"
-        return (f'<circle class="{cls}" cx="{x:.1f}" cy="{y:.1f}" r="{r}" fill="{fill}" stroke="{colour}" '
-                f'stroke-width="1.5">{tip}</circle>')
+        return (
+            f'<circle class="{cls}" cx="{x:.1f}" cy="{y:.1f}" r="{r}" fill="{fill}" stroke="{colour}" '
+            f'stroke-width="1.5">{tip}</circle>'
+        )
     shapes = {
         "square": f"M{x - r:.1f},{y - r:.1f} h{2 * r:.1f} v{2 * r:.1f} h{-2 * r:.1f} Z",
         "triangle": f"M{x:.1f},{y - 1.2 * r:.1f} L{x + 1.1 * r:.1f},{y + 0.8 * r:.1f} L{x - 1.1 * r:.1f},{y + 0.8 * r:.1f} Z",
@@ -127,7 +129,9 @@ def tick_decimals(ticks: Sequence[float]) -> int:
     return next((d for d in range(5) if abs(round(step, d) - step) < step * 1e-6), 4)
 
 
-def line_chart(series: Sequence[Series], years: Sequence[int], *, label: str, width: int = 680, height: int = 280) -> Markup:
+def line_chart(
+    series: Sequence[Series], years: Sequence[int], *, label: str, width: int = 680, height: int = 280
+) -> Markup:
     """A line chart of ``series`` over ``years`` (every year from first to last gets a slot).
 
     Returns an ``<svg class="chart">``; each series is a ``<path class="series">`` whose ``d``
@@ -171,8 +175,10 @@ def line_chart(series: Sequence[Series], years: Sequence[int], *, label: str, wi
 
     slot = plot_w / max(len(all_years) - 1, 1)
     out = [
-        (f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-         f'width="{width}" height="{height}" role="img" aria-label="{escape(label)}">'),
+        (
+            f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+            f'width="{width}" height="{height}" role="img" aria-label="{escape(label)}">'
+        ),
         f"<title>{escape(label)}</title>",
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#ccc"/>',
     ]
@@ -211,9 +217,7 @@ def line_chart(series: Sequence[Series], years: Sequence[int], *, label: str, wi
                 runs[-1].append((year, value))
             else:
                 runs.append([(year, value)])
-        d = " ".join(
-            "M" + " L".join(f"{x_of(y):.1f},{y_of(v):.1f}" for y, v in run) for run in runs
-        )
+        d = " ".join("M" + " L".join(f"{x_of(y):.1f},{y_of(v):.1f}" for y, v in run) for run in runs)
         stroke_w = 3 if s.strong else 2
         dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
         if d:
@@ -229,7 +233,9 @@ def line_chart(series: Sequence[Series], years: Sequence[int], *, label: str, wi
     for (s, text), (x, row) in zip(entries, places, strict=True):
         base = 8 + (row + 1) * row_h
         if s is None:  # the grey "saknas" column's key
-            out.append(f'<rect x="{x + 8}" y="{base - 13}" width="14" height="12" fill="{MISSING_FILL}" stroke="#ccc"/>')
+            out.append(
+                f'<rect x="{x + 8}" y="{base - 13}" width="14" height="12" fill="{MISSING_FILL}" stroke="#ccc"/>'
+            )
         else:
             colour = GREY if not s.points else s.colour
             dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
@@ -251,14 +257,23 @@ def band_bar(green: int, yellow: int, red: int, other: int, *, width: int = 150,
     total = green + yellow + red + other
     if total == 0:
         return Markup("")
-    parts = [(green, "#2e7d32", "gröna"), (yellow, "#f2b01e", "gula"), (red, "#c62828", "röda"), (other, "#c8c8c8", "utan färgband")]
-    out = [f'<svg class="bandbar" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" preserveAspectRatio="none" aria-hidden="true">']
+    parts = [
+        (green, "#2e7d32", "gröna"),
+        (yellow, "#f2b01e", "gula"),
+        (red, "#c62828", "röda"),
+        (other, "#c8c8c8", "utan färgband"),
+    ]
+    out = [
+        f'<svg class="bandbar" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" preserveAspectRatio="none" aria-hidden="true">'
+    ]
     x = 0.0
     for count, colour, name in parts:
         if not count:
             continue
         w = width * count / total
-        out.append(f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="{height}" fill="{colour}"><title>{count} {name}</title></rect>')
+        out.append(
+            f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="{height}" fill="{colour}"><title>{count} {name}</title></rect>'
+        )
         x += w
     out.append("</svg>")
     return Markup("".join(out))

@@ -198,9 +198,7 @@ def _read_contract(path: Path) -> Contract:
     key = tuple(spec.get("key") or ())
     if not key or not set(key) <= set(names):
         raise fail(f"key {list(key)} must name columns of the table")
-    columns = tuple(
-        Column(**{**c.__dict__, "not_null": True}) if c.name in key else c for c in columns
-    )
+    columns = tuple(Column(**{**c.__dict__, "not_null": True}) if c.name in key else c for c in columns)
     rules = tuple(_read_rule(item, fail) for item in spec.get("rules") or ())
     description = str(spec.get("description") or "").strip()
     if not description:
@@ -319,8 +317,11 @@ def check_sql(c: Contract) -> CheckSql:
         if col.accepted_values is not None:
             params[f"{col.name}__values"] = list(col.accepted_values)
             shown = ", ".join(map(str, col.accepted_values))
-            add(f"{col.name}__accepted_values", f"{col.name} is one of {shown} (or null)",
-                f"{col.name} IS NOT NULL AND NOT list_contains(${col.name}__values, {col.name})")
+            add(
+                f"{col.name}__accepted_values",
+                f"{col.name} is one of {shown} (or null)",
+                f"{col.name} IS NOT NULL AND NOT list_contains(${col.name}__values, {col.name})",
+            )
         for bound, op, word in (("min", "<", "at least"), ("max", ">", "at most")):
             limit = getattr(col, bound)
             if limit is not None:
@@ -361,13 +362,19 @@ def describe_drift(c: Contract, actual: list[tuple[str, str]]) -> str | None:
         return None
     missing = [n for n, _ in expected if n not in dict(actual)]
     extra = [n for n, _ in actual if n not in dict(expected)]
-    types = [f"{n} is {t}, contract says {dict(expected)[n]}" for n, t in actual if n in dict(expected) and dict(expected)[n] != t]
+    types = [
+        f"{n} is {t}, contract says {dict(expected)[n]}"
+        for n, t in actual
+        if n in dict(expected) and dict(expected)[n] != t
+    ]
     parts = [f"missing {missing}" if missing else "", f"not in the contract {extra}" if extra else "", "; ".join(types)]
     said = "; ".join(p for p in parts if p) or "columns are in another order than the contract's"
     return f"{c.table} does not match its contract {c.path.name}: {said}"
 
 
-_README_BLOCK = re.compile(r"(<!-- contract: (?P<table>[a-z_.]+) -->\n)(?:(?!<!-- contract:).)*?(<!-- /contract -->)", re.S)
+_README_BLOCK = re.compile(
+    r"(<!-- contract: (?P<table>[a-z_.]+) -->\n)(?:(?!<!-- contract:).)*?(<!-- /contract -->)", re.S
+)
 
 
 def render_readme(text: str) -> str:

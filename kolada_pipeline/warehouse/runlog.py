@@ -85,7 +85,9 @@ def stored_error(exc: BaseException, secrets: Iterable[str] = ()) -> str:
     A run stopped by Ctrl-C or a signal says so plainly, whatever wrapped the interrupt on its
     way out (Prefect may report it as a serialization error of its own)."""
     text = f"{type(exc).__name__}: {exc}"
-    stopped = _SIGNAL.search(text) if not isinstance(exc, KeyboardInterrupt) else _SIGNAL.search(f"KeyboardInterrupt: {exc}")
+    stopped = (
+        _SIGNAL.search(text) if not isinstance(exc, KeyboardInterrupt) else _SIGNAL.search(f"KeyboardInterrupt: {exc}")
+    )
     if stopped:
         how = f"signal {stopped.group('signal')}" if stopped.group("signal") else "Ctrl-C"
         return f"interrupted ({how}): the refresh was stopped before publishing; nothing was published"

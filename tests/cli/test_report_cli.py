@@ -49,6 +49,15 @@ def test_report_options_that_cannot_go_together_fail_in_one_line(built_warehouse
     ):
         result = kolada("report", "-w", str(built_warehouse), "--out", str(tmp_path), *args)
         assert result.exit_code != 0 and said in result.output and "Traceback" not in result.output
-    unknown = kolada("report", "-w", str(built_warehouse), "--out", str(tmp_path), "--unit", "Nämnden som inte finns",
-                     "--period", "2026-08")
+    unknown = kolada(
+        "report",
+        "-w",
+        str(built_warehouse),
+        "--out",
+        str(tmp_path),
+        "--unit",
+        "Nämnden som inte finns",
+        "--period",
+        "2026-08",
+    )
     assert unknown.exit_code != 0 and "Error:" in unknown.output and "Traceback" not in unknown.output

@@ -15,7 +15,10 @@ def test_status_names_kpis_without_values_and_the_governance_model(built_warehou
     assert result.exit_code == 0, result.output
     out = " ".join(result.output.split())
     # N07713 (Elbilsladdpunkter) has no value for Vadstena, Åtvidaberg or Finspång in the snapshot.
-    assert 'warning: model 0584: KPI N07713 "Elbilsladdpunkter, totalt antal" has no value for the focus or its peers' in out
+    assert (
+        'warning: model 0584: KPI N07713 "Elbilsladdpunkter, totalt antal" has no value for the focus or its peers'
+        in out
+    )
     assert "Governance model Vadstena (0584):" in out and "periods 2025, 2026-T1, 2026-08" in out
     assert "group mean" not in out, "no group mean differs from Kolada's own on the bundled snapshot"
     assert "mart.kpi_group_comparison" in out and "mart.objective_followup" in out

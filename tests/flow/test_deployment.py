@@ -102,8 +102,9 @@ def _tail(path: Path, lines: int = 60) -> str:
 
 def _run(args: list[str], env: dict[str, str], timeout: float = CLI_TIMEOUT) -> str:
     """Run a CLI command from the repository root in its own process group; return its output."""
-    proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -185,8 +186,14 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect
     env = _base_env(home)
     log_path = home / "server.log"
     with log_path.open("w") as log:
-        server = subprocess.Popen([*PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                                  cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        server = subprocess.Popen(
+            [*PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=home,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
         while True:
@@ -273,23 +280,27 @@ def test_deployments_have_the_schedules_limits_and_parameters(deployed: PrefectS
             assert schedule.schedule.timezone == STOCKHOLM
             # No pull step in the file: deploy recorded the checkout it ran from as the working
             # directory (on the server, not in git), which is where the worker runs the flow.
-            assert d.pull_steps == [
-                {"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}
-            ], d.pull_steps
+            assert d.pull_steps == [{"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}], (
+                d.pull_steps
+            )
 
     # What the timezone means: Stockholm wall-clock times, once a day, across both 2026 DST changes
     # (on 29 March 02:30 does not exist, so that night's run starts at 03:30).
     tz = ZoneInfo(STOCKHOLM)
     nightly = CronSchedule(cron=EXPECTED["nightly-incremental"]["cron"], timezone=STOCKHOLM)
-    for start, first in ((dt.datetime(2026, 3, 27, tzinfo=dt.UTC), dt.date(2026, 3, 27)),
-                         (dt.datetime(2026, 10, 23, tzinfo=dt.UTC), dt.date(2026, 10, 23))):
+    for start, first in (
+        (dt.datetime(2026, 3, 27, tzinfo=dt.UTC), dt.date(2026, 3, 27)),
+        (dt.datetime(2026, 10, 23, tzinfo=dt.UTC), dt.date(2026, 10, 23)),
+    ):
         runs = [d.astimezone(tz) for d in _dates(nightly, 5, start)]
         assert [r.date() for r in runs] == [first + dt.timedelta(days=i) for i in range(5)]
         assert {(r.hour, r.minute) for r in runs} <= {(2, 30), (3, 30)}
     weekly = CronSchedule(cron=EXPECTED["weekly-full"]["cron"], timezone=STOCKHOLM)
     runs = [d.astimezone(tz) for d in _dates(weekly, 3, dt.datetime(2026, 3, 23, tzinfo=dt.UTC))]
     assert [(r.date(), r.hour, r.minute) for r in runs] == [
-        (dt.date(2026, 3, 29), 4, 0), (dt.date(2026, 4, 5), 4, 0), (dt.date(2026, 4, 12), 4, 0)
+        (dt.date(2026, 3, 29), 4, 0),
+        (dt.date(2026, 4, 5), 4, 0),
+        (dt.date(2026, 4, 12), 4, 0),
     ]
 
 
@@ -302,8 +313,9 @@ def _dates(schedule, n: int, start: dt.datetime) -> list[dt.datetime]:
 
 
 @pytest.mark.slow
-def test_a_worker_runs_the_nightly_deployment_and_publishes_the_warehouse(deployed: PrefectServer,
-                                                                           tmp_path: Path) -> None:
+def test_a_worker_runs_the_nightly_deployment_and_publishes_the_warehouse(
+    deployed: PrefectServer, tmp_path: Path
+) -> None:
     warehouse = tmp_path / "warehouse" / "kolada.duckdb"
     out = _run([*PREFECT, "deployment", "run", "refresh/nightly-incremental"], deployed.env)
     match = re.search(r"UUID:\s*([0-9a-f-]{36})", out)
@@ -314,8 +326,14 @@ def test_a_worker_runs_the_nightly_deployment_and_publishes_the_warehouse(deploy
         env = {**deployed.env, "KOLADA_BASE_URL": kolada.base_url, "KOLADA_WAREHOUSE": str(warehouse)}
         log_path = tmp_path / "worker.log"
         with log_path.open("w") as log:
-            worker = subprocess.Popen([*PREFECT, "worker", "start", "--pool", POOL, "--run-once"], cwd=REPO,
-                                      env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            worker = subprocess.Popen(
+                [*PREFECT, "worker", "start", "--pool", POOL, "--run-once"],
+                cwd=REPO,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         try:
             worker.wait(timeout=WORKER_TIMEOUT)
         except subprocess.TimeoutExpired:

@@ -16,7 +16,6 @@ import duckdb
 import polars as pl
 import pytest
 
-from kolada_pipeline.flow import RefreshFailed
 from kolada_client import RetriesExhaustedError
 from kolada_pipeline.server import Fault
 from kolada_pipeline.warehouse.paths import WarehousePaths
@@ -68,10 +67,13 @@ def test_incremental_refresh_applies_new_years_revisions_and_deletions(warehouse
     snap.delete_value("N00945", "0562", 2021, "T")
     snap.delete_value("N00401", "0584", 2020, "T")
     with duckdb.connect(str(warehouse_copy), read_only=True) as con:
-        old = dict(con.execute(
-            "SELECT kpi_id || municipality_id || year || gender, value FROM core.kpi_value WHERE "
-            "(kpi_id, municipality_id, year, gender) IN (('N00938','0561',2020,'K'), ('N00938','0562',2019,'T'), "
-            "('N00945','0562',2021,'T'), ('N00401','0584',2020,'T'))").fetchall())
+        old = dict(
+            con.execute(
+                "SELECT kpi_id || municipality_id || year || gender, value FROM core.kpi_value WHERE "
+                "(kpi_id, municipality_id, year, gender) IN (('N00938','0561',2020,'K'), ('N00938','0562',2019,'T'), "
+                "('N00945','0562',2021,'T'), ('N00401','0584',2020,'T'))"
+            ).fetchall()
+        )
     assert len(old) == 4
 
     kolada.clear_requests()
@@ -84,14 +86,17 @@ def test_incremental_refresh_applies_new_years_revisions_and_deletions(warehouse
     with duckdb.connect(str(warehouse_copy), read_only=True) as con:
         revisions = con.execute(
             "SELECT kpi_id, municipality_id, year, gender, old_value, new_value, change FROM core.kpi_value_revision "
-            "ORDER BY ALL").fetchall()
+            "ORDER BY ALL"
+        ).fetchall()
         from_date = con.execute("SELECT from_date FROM meta.refresh_run WHERE mode = 'incremental'").fetchone()[0]
-    assert revisions == sorted([
-        ("N00401", "0584", 2020, "T", old["N004010584" + "2020T"], None, "deleted"),
-        ("N00938", "0561", 2020, "K", old["N009380561" + "2020K"], 123.456, "revised"),
-        ("N00938", "0562", 2019, "T", old["N009380562" + "2019T"], 7.0, "revised"),
-        ("N00945", "0562", 2021, "T", old["N009450562" + "2021T"], None, "deleted"),
-    ])
+    assert revisions == sorted(
+        [
+            ("N00401", "0584", 2020, "T", old["N004010584" + "2020T"], None, "deleted"),
+            ("N00938", "0561", 2020, "K", old["N009380561" + "2020K"], 123.456, "revised"),
+            ("N00938", "0562", 2019, "T", old["N009380562" + "2019T"], 7.0, "revised"),
+            ("N00945", "0562", 2021, "T", old["N009450562" + "2021T"], None, "deleted"),
+        ]
+    )
     assert from_date is not None
     with duckdb.connect(str(warehouse_copy), read_only=True) as con:
         full_requests = con.execute("SELECT requests FROM meta.refresh_run WHERE mode = 'full'").fetchone()[0]
@@ -106,8 +111,10 @@ def test_incremental_refresh_applies_new_years_revisions_and_deletions(warehouse
 def test_the_same_refresh_twice_gives_identical_contents(warehouse_copy, kolada, plain_refresh):
     def contents() -> dict[str, pl.DataFrame]:
         with duckdb.connect(str(warehouse_copy), read_only=True) as con:
-            return {t: con.sql(f"SELECT * FROM {t} ORDER BY ALL").pl()
-                    for t in ("core.kpi_value", "core.kpi", "mart.kpi_followup", "mart.goal_summary", "mart.goal_kpi")}
+            return {
+                t: con.sql(f"SELECT * FROM {t} ORDER BY ALL").pl()
+                for t in ("core.kpi_value", "core.kpi", "mart.kpi_followup", "mart.goal_summary", "mart.goal_kpi")
+            }
 
     before = contents()
     summary = plain_refresh(warehouse_copy, kolada.base_url, "full")
@@ -120,17 +127,22 @@ def test_the_same_refresh_twice_gives_identical_contents(warehouse_copy, kolada,
 
 def test_injected_faults_during_a_refresh_still_give_correct_data(tmp_path, kolada, plain_refresh, monkeypatch):
     monkeypatch.setenv("KOLADA_RETRY_SECONDS", "20")
-    for fault in (Fault("429", times=3, match="/data/", retry_after=0.1), Fault("503", times=3, match="/data/"),
-                  Fault("reset", times=3, match="/data/"), Fault("truncate", times=2, match="/data/"),
-                  Fault("503", times=1, match="/kpi?")):
+    for fault in (
+        Fault("429", times=3, match="/data/", retry_after=0.1),
+        Fault("503", times=3, match="/data/"),
+        Fault("reset", times=3, match="/data/"),
+        Fault("truncate", times=2, match="/data/"),
+        Fault("503", times=1, match="/kpi?"),
+    ):
         kolada.add_fault(fault)
     summary = plain_refresh(tmp_path / "k.duckdb", kolada.base_url)
     assert summary["retries"] >= 11
     assert_matches_server(tmp_path / "k.duckdb", kolada)
 
 
-def test_a_persistent_outage_fails_clearly_and_leaves_the_warehouse_untouched(warehouse_copy, kolada, plain_refresh,
-                                                                            monkeypatch):
+def test_a_persistent_outage_fails_clearly_and_leaves_the_warehouse_untouched(
+    warehouse_copy, kolada, plain_refresh, monkeypatch
+):
     monkeypatch.setenv("KOLADA_RETRY_SECONDS", "2")
     before = sha(warehouse_copy)
     kolada.add_fault(Fault("503", times=None, match="/data/"))
@@ -150,8 +162,9 @@ def test_a_persistent_outage_fails_clearly_and_leaves_the_warehouse_untouched(wa
     assert "RetriesExhaustedError" in statuses[1][1]
 
 
-def test_a_reader_holding_the_warehouse_open_neither_blocks_nor_sees_partial_state(warehouse_copy, kolada,
-                                                                                  plain_refresh):
+def test_a_reader_holding_the_warehouse_open_neither_blocks_nor_sees_partial_state(
+    warehouse_copy, kolada, plain_refresh
+):
     kolada.snapshot.set_value("N00945", "0584", 2023, "T", 1.5)
     reader = duckdb.connect(str(warehouse_copy), read_only=True)
     try:
@@ -166,8 +179,12 @@ def test_a_reader_holding_the_warehouse_open_neither_blocks_nor_sees_partial_sta
 
 
 def _child(warehouse: Path, base_url: str, mode: str = "auto") -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(CHILD), str(warehouse), base_url, mode],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(CHILD), str(warehouse), base_url, mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for(predicate, child: subprocess.Popen, timeout: float = 90.0) -> None:
@@ -199,8 +216,9 @@ def test_a_second_refresh_is_refused_while_one_runs(warehouse_copy, kolada, plai
 
 
 @pytest.mark.slow
-def test_sigkill_at_several_points_leaves_the_warehouse_intact_and_the_next_run_recovers(warehouse_copy, kolada,
-                                                                                       plain_refresh):
+def test_sigkill_at_several_points_leaves_the_warehouse_intact_and_the_next_run_recovers(
+    warehouse_copy, kolada, plain_refresh
+):
     paths = WarehousePaths(warehouse_copy)
     before_sha, before_rows = sha(warehouse_copy), core_values(warehouse_copy).height
 
@@ -238,6 +256,7 @@ def test_sigkill_at_several_points_leaves_the_warehouse_intact_and_the_next_run_
     assert not paths.building.exists()
     assert_matches_server(warehouse_copy, kolada)
     with duckdb.connect(str(warehouse_copy), read_only=True) as con:
-        killed = con.execute("SELECT count(*) FROM meta.refresh_run WHERE status = 'failed' AND error LIKE '%killed%'"
-                             ).fetchone()[0]
+        killed = con.execute(
+            "SELECT count(*) FROM meta.refresh_run WHERE status = 'failed' AND error LIKE '%killed%'"
+        ).fetchone()[0]
     assert killed == 3

@@ -77,7 +77,15 @@ def test_proc_self_environ_is_refused_and_no_secret_leaks(model_dir: Path) -> No
     assert f"[('model.yaml', {line})]" in loaded.stdout
     assert "absolute path" in loaded.stdout
     cli = subprocess.run(
-        [sys.executable, "-c", "from kolada_pipeline.cli import app; app()", "mappings", "check", str(model_dir), "--offline"],
+        [
+            sys.executable,
+            "-c",
+            "from kolada_pipeline.cli import app; app()",
+            "mappings",
+            "check",
+            str(model_dir),
+            "--offline",
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -248,7 +256,8 @@ def test_a_folder_named_as_a_model_file_is_refused_with_file_and_reason(tmp_path
     shutil.copytree(DEFAULT_MODEL_DIR, model)
     text = (model / "model.yaml").read_text(encoding="utf-8")
     (model / "model.yaml").write_text(
-        "\n".join("  organisation: ." if line.startswith("  organisation:") else line for line in text.splitlines()) + "\n",
+        "\n".join("  organisation: ." if line.startswith("  organisation:") else line for line in text.splitlines())
+        + "\n",
         encoding="utf-8",
     )
     with pytest.raises(ModelError) as info:

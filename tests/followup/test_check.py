@@ -330,7 +330,9 @@ def test_region_only_kpis_in_a_municipality_model_warn_with_file_and_line(check,
     assert report.ok
     warned = {(w.file.name, w.line): w.message for w in report.warnings}
     assert set(warned) == {("kpis.csv", 3), ("kpis.csv", 4)}  # N00335 and U60800, not N00923
-    assert warned[("kpis.csv", 3)].startswith("N00335 (Miljökvalitet - Regionindex) is published by Kolada for regions only")
+    assert warned[("kpis.csv", 3)].startswith(
+        "N00335 (Miljökvalitet - Regionindex) is published by Kolada for regions only"
+    )
     assert "U60800" in warned[("kpis.csv", 4)] and "municipality_type L" in warned[("kpis.csv", 4)]
 
 

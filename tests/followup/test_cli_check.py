@@ -20,7 +20,9 @@ def check(*args: str):
 
 def test_markup_and_emoji_codes_from_files_are_printed_as_written(model_dir: Path, edit) -> None:
     yaml = model_dir / "model.yaml"
-    yaml.write_text(yaml.read_text(encoding="utf-8").replace("name: Vadstena", 'name: "Vad[/]stena [bold]:x:"'), encoding="utf-8")
+    yaml.write_text(
+        yaml.read_text(encoding="utf-8").replace("name: Vadstena", 'name: "Vad[/]stena [bold]:x:"'), encoding="utf-8"
+    )
     line = edit.replace_row(model_dir / "kpis.csv", "N00945,", "[/]N0:x:[red],5,,true,,seen,")
     result = check(str(model_dir))
     assert result.exit_code == 1, result.output

@@ -104,7 +104,7 @@ def test_comparison_groups_not_a_list_names_the_line(model_dir: Path, edit) -> N
         load_model(model_dir)
     [problem] = caught.value.problems
     assert (problem.file.name, problem.line) == ("model.yaml", line)
-    assert problem.message == "'comparison_groups' must be a list of ids, e.g. [\"G37568\", \"G33615\"]"
+    assert problem.message == '\'comparison_groups\' must be a list of ids, e.g. ["G37568", "G33615"]'
 
 
 def test_two_groups_in_one_kpi_cell_is_unreadable(model_dir: Path, edit) -> None:

@@ -90,7 +90,23 @@ def test_parse_number_accepts_what_excel_writes(text: str, number: float) -> Non
 
 @pytest.mark.parametrize(
     "text",
-    ["1_000", "inf", "-inf", "nan", "Infinity", "0x10", "1,234.5", "1.234,5", "12 %", "1 23", "12,", "1e999", "", "−", "٣"],
+    [
+        "1_000",
+        "inf",
+        "-inf",
+        "nan",
+        "Infinity",
+        "0x10",
+        "1,234.5",
+        "1.234,5",
+        "12 %",
+        "1 23",
+        "12,",
+        "1e999",
+        "",
+        "−",
+        "٣",
+    ],
 )
 def test_parse_number_refuses_other_forms(text: str) -> None:
     with pytest.raises(ValueError):
@@ -128,7 +144,11 @@ def test_lists_in_a_semicolon_file(model_dir: Path) -> None:
 
     path.write_text(path.read_text(encoding="utf-8").replace("N31816;1;10;1.2;true\n", ""), encoding="utf-8")
     kpis = {k.kpi_id: k for k in load_model(model_dir).kpis}
-    assert (kpis["N00945"].goals, kpis["N00945"].targets, kpis["N00945"].higher_is_better) == ((5, 8), ("5.4", "8.5"), True)
+    assert (kpis["N00945"].goals, kpis["N00945"].targets, kpis["N00945"].higher_is_better) == (
+        (5, 8),
+        ("5.4", "8.5"),
+        True,
+    )
     assert (kpis["N00923"].goals, kpis["N00923"].higher_is_better) == ((3, 10), False)
 
 

@@ -226,7 +226,10 @@ def test_unquoted_ids_stay_text(model_dir: Path) -> None:
 def test_unknown_and_missing_yaml_keys(model_dir: Path) -> None:
     (model_dir / "model.yaml").write_text('name: Vadstena\nfocus_municipality: "0584"\npeer: ["0561"]\n')
     problems = load_errors(model_dir)
-    assert [(p.line, p.message.split(" '")[0]) for p in problems] == [(3, "unknown key"), (None, "missing required key")]
+    assert [(p.line, p.message.split(" '")[0]) for p in problems] == [
+        (3, "unknown key"),
+        (None, "missing required key"),
+    ]
 
 
 def test_malformed_csv_names_the_line(model_dir: Path, edit) -> None:

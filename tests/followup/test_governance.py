@@ -133,7 +133,7 @@ def set_row(path: Path, line: int, text: str) -> None:
 
 
 def add_row(path: Path, text: str) -> int:
-    lines = path.read_text(encoding="utf-8").splitlines() + [text]
+    lines = [*path.read_text(encoding="utf-8").splitlines(), text]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return len(lines)
 
@@ -154,7 +154,10 @@ def test_the_small_model_reads_and_checks_clean(gov: Path, check) -> None:
     assert report.ok, format_report(report)
     # A1 is past its deadline and its newest status is försenat: the one warning.
     assert [(where(w), w.message.split(":")[0]) for w in report.warnings] == [
-        (("assignments.csv", 2), "assignment 'A1' is past its deadline (2026-06-30) and its newest status is 'försenat'")
+        (
+            ("assignments.csv", 2),
+            "assignment 'A1' is past its deadline (2026-06-30) and its newest status is 'försenat'",
+        )
     ]
 
 
@@ -390,13 +393,21 @@ def test_each_check_names_file_line_and_problem(
 def test_the_root_is_required(gov: Path, check) -> None:
     set_row(gov / "org.csv", 2, "KF,KS,Kommunfullmäktige,kommunfullmäktige,")
     got = errors_of(check(gov))
-    assert ("org.csv", None, "no unit without parent_id: the council (kommunfullmäktige) is the root; leave its parent_id empty") in got
+    assert (
+        "org.csv",
+        None,
+        "no unit without parent_id: the council (kommunfullmäktige) is the root; leave its parent_id empty",
+    ) in got
 
 
 def test_references_to_units_without_an_organisation_file(gov: Path, check) -> None:
     (gov / "model.yaml").write_text(MODEL_YAML.replace("  organisation: org.csv\n", ""), encoding="utf-8")
     got = errors_of(check(gov))
-    assert ("objectives.csv", 2, "unit_id 'SBN' of objective 'O1' is not a unit (the model has no organisation file: add it under files: in model.yaml)") in got
+    assert (
+        "objectives.csv",
+        2,
+        "unit_id 'SBN' of objective 'O1' is not a unit (the model has no organisation file: add it under files: in model.yaml)",
+    ) in got
 
 
 def test_all_problems_come_in_one_pass(gov: Path, check) -> None:
@@ -419,7 +430,8 @@ def test_a_row_without_assessment_or_status_is_a_warning(gov: Path, check) -> No
     report = check(gov)
     assert report.ok
     assert any(
-        where(w) == ("assessments.csv", 4) and w.message.startswith("'O2' has a row for 2026-T1 without assessment or status")
+        where(w) == ("assessments.csv", 4)
+        and w.message.startswith("'O2' has a row for 2026-T1 without assessment or status")
         for w in report.warnings
     )
 
@@ -517,7 +529,8 @@ def test_load_models_fills_the_governance_tables(gov: Path) -> None:
         "activity": 2 + 8, "indicator": 5 + 21, "assessment": 6 + 41,
     }  # fmt: skip
     assert con.execute("SELECT * FROM mapping.model ORDER BY model_name").fetchall() == [
-        ("0561", "Testby", 12), ("0584", "Vadstena", 20),
+        ("0561", "Testby", 12),
+        ("0584", "Vadstena", 20),
     ]
     comment = con.execute(
         "SELECT comment FROM mapping.assessment WHERE object_id = 'O1' AND period = '2025'"
@@ -655,7 +668,6 @@ def test_stories_are_checked_with_file_and_line(tmp_path):
     import shutil
 
     from kolada_pipeline.followup import DEFAULT_MODEL_DIR, load_model
-    from kolada_pipeline.followup.files import ModelProblem
     from kolada_pipeline.followup.stories import read_stories
 
     model_dir = tmp_path / "m"

@@ -67,9 +67,11 @@ def test_all_agenda_2030_values_for_every_unit_match_the_server_row_for_row(shar
         assert len(kpis) == 84
         got = client.values(kpis, None, range(1994, 2023), check_ids="off")
     assert got["problem"].null_count() == got.height
-    expected = truth(shared_kolada).rename(
-        {"kpi": "kpi_id", "municipality": "municipality_id", "period": "year"}
-    ).with_columns(pl.col("year").cast(pl.Int32))
+    expected = (
+        truth(shared_kolada)
+        .rename({"kpi": "kpi_id", "municipality": "municipality_id", "period": "year"})
+        .with_columns(pl.col("year").cast(pl.Int32))
+    )
     key = ["kpi_id", "municipality_id", "year", "gender"]
     got_rows = got.filter(pl.col("value").is_not_null()).select(*key, "value").sort(key)
     assert got_rows.height == expected.height == 520_794
@@ -111,7 +113,9 @@ def test_a_60_kpi_request_never_sends_more_than_25_ids_in_a_list(shared_kolada):
 
 
 def test_genders_are_picked_by_key_not_position(shared_kolada):
-    raw = requests.get(f"{shared_kolada.base_url}/data/kpi/N00938/municipality/{VADSTENA}/year/2015,2016,2017,2018,2019,2020").json()
+    raw = requests.get(
+        f"{shared_kolada.base_url}/data/kpi/N00938/municipality/{VADSTENA}/year/2015,2016,2017,2018,2019,2020"
+    ).json()
     orders = {tuple(v["gender"] for v in obj["values"]) for obj in raw["values"]}
     assert len(orders) > 1, "the server varies gender order, so this test means something"
     with client_for(shared_kolada) as client:
@@ -148,8 +152,9 @@ def test_group_ids_as_municipality_give_the_unweighted_mean(shared_kolada):
         mean = client.values("N00945", "G33615", 2020, check_ids="off").filter(pl.col("gender") == "T")
         members = client.municipality_groups("G33615")["members"][0]
     ids = [m["member_id"] for m in members]
-    v = truth(shared_kolada).filter(pl.col("kpi") == "N00945", pl.col("period") == 2020,
-                                     pl.col("gender") == "T", pl.col("municipality").is_in(ids))
+    v = truth(shared_kolada).filter(
+        pl.col("kpi") == "N00945", pl.col("period") == 2020, pl.col("gender") == "T", pl.col("municipality").is_in(ids)
+    )
     assert mean["value"][0] == pytest.approx(v["value"].mean())
     assert mean["count"][0] == v.height
 
@@ -258,8 +263,12 @@ def test_the_rate_limit_holds_across_concurrent_fetches(kolada):
     """Default 5 requests/s, measured as arrival times at the server, with 4 workers fetching."""
     with KoladaClient(kolada.base_url, max_workers=4, retry=FAST_RETRY) as client:
         kolada.clear_requests()
-        client.values(["N00945", "N00401", "N00403", "N00404"], [VADSTENA, ATVIDABERG, FINSPANG],
-                      range(1994, 2023), check_ids="off")
+        client.values(
+            ["N00945", "N00401", "N00403", "N00404"],
+            [VADSTENA, ATVIDABERG, FINSPANG],
+            range(1994, 2023),
+            check_ids="off",
+        )
         client.values([f"N{n:05d}" for n in range(100, 400)], VADSTENA, range(2019, 2021), check_ids="off")
     times = sorted(r.time for r in kolada.requests)
     assert len(times) >= 14
@@ -271,7 +280,7 @@ def test_the_user_agent_names_the_project_and_version(kolada):
     seen = {}
 
     class Spy(requests.Session):
-        def get(self, url, **kw):  # noqa: D401
+        def get(self, url, **kw):
             r = super().get(url, **kw)
             seen.update(r.request.headers)
             return r
@@ -341,19 +350,26 @@ def test_organisational_units_and_their_values(tmp_path):
 
     snapshot = tmp_path / "snapshot"
     shutil.copytree(SNAPSHOT_DIR, snapshot)
-    ous = [{"id": "V15E058400101", "title": "Vadstena, Folkasboskolan", "municipality": VADSTENA},
-           {"id": "V15E058400201", "title": "Vadstena, Kungsvägen", "municipality": VADSTENA}]
+    ous = [
+        {"id": "V15E058400101", "title": "Vadstena, Folkasboskolan", "municipality": VADSTENA},
+        {"id": "V15E058400201", "title": "Vadstena, Kungsvägen", "municipality": VADSTENA},
+    ]
     with gzip.open(snapshot / "ou.json.gz", "wt", encoding="utf-8") as f:
         json.dump({"values": ous}, f)
     (snapshot / "ou_values.csv").write_text(
         "kpi,ou,period,gender,value\nN15033,V15E058400101,2021,T,88.5\nN15033,V15E058400201,2021,T,91.0\n"
-        "N15033,V15E058400101,2022,K,77.0\n", encoding="utf-8")
+        "N15033,V15E058400101,2022,K,77.0\n",
+        encoding="utf-8",
+    )
     with KoladaServer(snapshot) as server, client_for(server) as client:
         assert client.ous(municipality=VADSTENA)["title"].to_list() == [o["title"] for o in ous]
         got = client.ou_values("N15033", ["V15E058400101", "V15E058400201"], [2021, 2022])
     assert set(got.columns) >= {"kpi_id", "ou_id", "year", "gender", "value", "is_deleted"}
     assert sorted(got.select("ou_id", "year", "gender", "value").rows()) == [
-        ("V15E058400101", 2021, "T", 88.5), ("V15E058400101", 2022, "K", 77.0), ("V15E058400201", 2021, "T", 91.0)]
+        ("V15E058400101", 2021, "T", 88.5),
+        ("V15E058400101", 2022, "K", 77.0),
+        ("V15E058400201", 2021, "T", 91.0),
+    ]
 
 
 def test_placeholders_mean_no_value_and_are_left_out_unless_asked_for(kolada):

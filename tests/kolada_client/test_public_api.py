@@ -26,7 +26,8 @@ def _isort_order(name: str) -> tuple[int, str]:
 @pytest.mark.parametrize("package", [kolada_client, kolada_pipeline.server], ids=lambda p: p.__name__)
 def test_all_is_sorted_and_names_every_public_object(package):
     public = {
-        name for name, value in vars(package).items()
+        name
+        for name, value in vars(package).items()
         if not name.startswith("_") and not isinstance(value, types.ModuleType)
     }
     assert set(package.__all__) == public | ({"__version__"} & set(vars(package)))

@@ -61,10 +61,12 @@ def test_the_password_is_sent_but_never_logged_raised_or_returned(guarded, caplo
         seen.append(frame.write_csv())
         seen.append(client.kpis(["N0O945"]).write_csv())
 
-        for fault, expected in ((Fault("html_error", status=404), NotFoundError),
-                                (Fault("html_error", status=422), InvalidRequestError),
-                                (Fault("html_error", status=403), HTTPStatusError),
-                                (Fault("503", times=None), RetriesExhaustedError)):
+        for fault, expected in (
+            (Fault("html_error", status=404), NotFoundError),
+            (Fault("html_error", status=422), InvalidRequestError),
+            (Fault("html_error", status=403), HTTPStatusError),
+            (Fault("503", times=None), RetriesExhaustedError),
+        ):
             guarded.clear_faults()
             guarded.add_fault(fault)
             with pytest.raises(expected) as raised:

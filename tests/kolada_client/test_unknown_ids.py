@@ -34,8 +34,17 @@ def client(shared_kolada):
         (lambda k: k.values("N0O945", VADSTENA, 2020), "N0O945", "N00945"),
         (lambda k: k.values("N00945", [584], 2020), "584", "0584"),
     ],
-    ids=["kpi", "kpi-typo", "municipality", "municipality-as-number", "kpi-group", "municipality-group",
-         "ou", "values-kpi", "values-municipality"],
+    ids=[
+        "kpi",
+        "kpi-typo",
+        "municipality",
+        "municipality-as-number",
+        "kpi-group",
+        "municipality-group",
+        "ou",
+        "values-kpi",
+        "values-municipality",
+    ],
 )
 def test_unknown_ids_warn_with_close_matches_in_every_call(client, call, unknown, suggestion):
     with pytest.warns(UnknownIdWarning) as caught:
@@ -69,8 +78,13 @@ def test_years_as_text_are_accepted(client, years):
     expected = client.values("N00945", VADSTENA, [2020, 2021], check_ids="off")
     wanted = {2020} if str(years).strip() == "2020" else {2020, 2021}
     assert set(got["year"]) == wanted
-    assert got.sort("year", "gender").select("year", "gender", "value").equals(
-        expected.filter(pl.col("year").is_in(list(wanted))).sort("year", "gender").select("year", "gender", "value"))
+    assert (
+        got.sort("year", "gender")
+        .select("year", "gender", "value")
+        .equals(
+            expected.filter(pl.col("year").is_in(list(wanted))).sort("year", "gender").select("year", "gender", "value")
+        )
+    )
 
 
 @pytest.mark.parametrize("years", ["twenty", [2020, "x"], 2020.5, True, "2020.0"])

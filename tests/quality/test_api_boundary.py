@@ -108,7 +108,11 @@ def test_gender_x_is_rejected_and_the_other_genders_pass():
     assert rejection["failed_check"] == "isin(['T', 'K', 'M'])"
     assert rejection["reason"] == "gender: isin(['T', 'K', 'M']) failed on X"
     assert (rejection["kpi_id"], rejection["municipality_id"], rejection["year"], rejection["gender"]) == (
-        "N00945", "0584", 2020, "X")
+        "N00945",
+        "0584",
+        2020,
+        "X",
+    )
     assert rejection["source_url"] == URL
     raw = json.loads(rejection["raw"])  # a well-formed object: the parsed row is the raw record
     assert raw["gender"] == "X" and raw["value"] == 1.5 and raw["kpi_id"] == "N00945"
@@ -122,7 +126,11 @@ def test_a_value_that_is_a_string_is_rejected_with_the_object_as_received():
     assert rejection["failed_check"] == "well_formed_object"
     assert "value 'abc' is not a number" in rejection["reason"]
     assert (rejection["kpi_id"], rejection["municipality_id"], rejection["year"], rejection["gender"]) == (
-        "N00945", "0584", 2020, "M")
+        "N00945",
+        "0584",
+        2020,
+        "M",
+    )
     assert json.loads(rejection["raw"]) == o
     assert rejection["source_url"] == URL
     assert screened.good["gender"].to_list() == ["T"]
@@ -231,7 +239,9 @@ def test_a_year_that_is_not_an_integer_is_a_rejection():
     assert screened.good.height == 0
     assert screened.rejected.height == 6
     assert {r.split(";")[0] for r in screened.rejected["reason"]} == {
-        "period '2020' is not an integer year", "period 2020.5 is not an integer year"}
+        "period '2020' is not an integer year",
+        "period 2020.5 is not an integer year",
+    }
 
 
 def test_a_negative_count_is_rejected():
@@ -246,7 +256,8 @@ def test_non_object_entries_and_objects_are_rejections():
     assert reasons == ["data object is not a JSON object", "missing 'values' list", "value entry is not a JSON object"]
     assert screened.good.height == 1
     assert json.loads(screened.rejected.filter(pl.col("reason").str.starts_with("data object"))["raw"][0]) == (
-        "not an object")
+        "not an object"
+    )
 
 
 def test_rejections_keep_every_bad_row_and_only_those():

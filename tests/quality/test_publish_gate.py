@@ -43,15 +43,20 @@ def test_the_built_warehouse_passes_and_the_report_is_written(warehouse, tmp_pat
     ("breakage", "expected"),
     [
         ("UPDATE mart.kpi_followup SET band = 'purple' WHERE rowid = 0", "band is one of green, yellow, red"),
-        ("UPDATE mart.kpi_followup SET rank = ranked_count + 1 WHERE rank IS NOT NULL AND rowid < 50",
-         "a rank is never above the number of municipalities ranked"),
+        (
+            "UPDATE mart.kpi_followup SET rank = ranked_count + 1 WHERE rank IS NOT NULL AND rowid < 50",
+            "a rank is never above the number of municipalities ranked",
+        ),
         ("UPDATE mart.kpi_followup SET band = 'green' WHERE band = 'red'", "band is green iff rank"),
         ("INSERT INTO mart.kpi_followup SELECT * FROM mart.kpi_followup LIMIT 1", "one row per (focus_municipality_id"),
         ("UPDATE mart.goal_summary SET goal = 18 WHERE rowid = 0", "goal is at most 17"),
         ("UPDATE mart.goal_kpi SET kpi_id = NULL WHERE rowid = 0", "kpi_id is never null"),
         ("UPDATE mart.goal_summary SET year = 2999 WHERE rowid = 0", "no year after next year"),
         ("UPDATE mart.goal_summary SET red = kpis_with_value + 1 WHERE rowid = 0", "green + yellow + red is at most"),
-        ("ALTER TABLE mart.goal_kpi DROP COLUMN note", "mart.goal_kpi does not match its contract goal_kpi.yml: missing ['note']"),
+        (
+            "ALTER TABLE mart.goal_kpi DROP COLUMN note",
+            "mart.goal_kpi does not match its contract goal_kpi.yml: missing ['note']",
+        ),
         ("ALTER TABLE mart.goal_kpi ALTER goal TYPE BIGINT", "goal is BIGINT, contract says INTEGER"),
         ("DELETE FROM mart.goal_kpi", "at least 1 row(s)"),
     ],

@@ -21,10 +21,18 @@ def _ensure_chromium() -> str:
     if found:
         return found
     if os.geteuid() != 0:
-        pytest.fail("chromium is not installed and this user cannot install it: run `apt-get install -y chromium` as root")
+        pytest.fail(
+            "chromium is not installed and this user cannot install it: run `apt-get install -y chromium` as root"
+        )
     logs = []
-    for step in (["apt-get", "install", "-y", "chromium"], ["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
-        done = subprocess.run(step, check=False, capture_output=True, text=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    for step in (
+        ["apt-get", "install", "-y", "chromium"],
+        ["apt-get", "update"],
+        ["apt-get", "install", "-y", "chromium"],
+    ):
+        done = subprocess.run(
+            step, check=False, capture_output=True, text=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        )
         logs.append(f"$ {' '.join(step)} -> {done.returncode}\n{done.stderr[-2000:]}")
         if step[1] == "install" and done.returncode == 0 and shutil.which("chromium"):
             return shutil.which("chromium")
@@ -38,11 +46,29 @@ class Chromium:
         from websockets.sync.client import connect
 
         self.proc = subprocess.Popen(
-            [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--disable-default-apps", "--disable-extensions", "--mute-audio", "--hide-scrollbars",
-             f"--user-data-dir={profile}", "--remote-debugging-port=0", "--window-size=1280,2000", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+            [
+                binary,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-default-apps",
+                "--disable-extensions",
+                "--mute-audio",
+                "--hide-scrollbars",
+                f"--user-data-dir={profile}",
+                "--remote-debugging-port=0",
+                "--window-size=1280,2000",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
         )
         url, lines, deadline = None, [], time.monotonic() + 60
         while url is None and time.monotonic() < deadline:
@@ -66,7 +92,14 @@ class Chromium:
         self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
         for domain in ("Page", "Runtime", "Log", "Network"):
             self.call(f"{domain}.enable", session=True)
-        self.call("Emulation.setDeviceMetricsOverride", session=True, width=1280, height=1000, deviceScaleFactor=1, mobile=False)
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            session=True,
+            width=1280,
+            height=1000,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
 
     def call(self, method: str, session: bool = False, timeout: float = 60, **params) -> dict:
         self.next_id += 1
@@ -101,10 +134,14 @@ class Chromium:
         for event in self.events:
             method, params = event.get("method"), event.get("params", {})
             if method == "Runtime.exceptionThrown":
-                problems.append(f"exception: {params['exceptionDetails'].get('text')} "
-                                f"{params['exceptionDetails'].get('exception', {}).get('description', '')}")
+                problems.append(
+                    f"exception: {params['exceptionDetails'].get('text')} "
+                    f"{params['exceptionDetails'].get('exception', {}).get('description', '')}"
+                )
             elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-                problems.append("console.error: " + " ".join(str(a.get("value", a.get("description"))) for a in params["args"]))
+                problems.append(
+                    "console.error: " + " ".join(str(a.get("value", a.get("description"))) for a in params["args"])
+                )
             elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
                 problems.append(f"log error: {params['entry']['text']} {params['entry'].get('url', '')}")
             elif method == "Network.requestWillBeSent":
@@ -124,7 +161,10 @@ class Chromium:
     def screenshot(self, path: Path) -> None:
         size = self.call("Page.getLayoutMetrics", session=True)["cssContentSize"]
         shot = self.call(
-            "Page.captureScreenshot", session=True, format="png", captureBeyondViewport=True,
+            "Page.captureScreenshot",
+            session=True,
+            format="png",
+            captureBeyondViewport=True,
             clip={"x": 0, "y": 0, "width": 1280, "height": min(size["height"], 16000), "scale": 1},
         )
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -76,18 +76,21 @@ def test_similar_group_label_says_how_many_which_area_and_vintage():
 
 
 def _kpi_section(page: str, kpi: str) -> str:
-    section = page[page.index(f'id="kpi-{kpi}"'):]
+    section = page[page.index(f'id="kpi-{kpi}"') :]
     return section[: section.index("</section>")]
 
 
 def test_kpi_pages_show_the_similar_municipalities_mean(built_warehouse, tmp_path):
     """Each KPI shows the mean of its area's similar municipalities (else the overall group)."""
     build_report(built_warehouse, tmp_path)
-    rows = _query(built_warehouse, """
+    rows = _query(
+        built_warehouse,
+        """
         SELECT group_role, year, group_mean, group_title, members FROM mart.kpi_group_comparison
         WHERE focus_municipality_id = '0584' AND gender = 'T' AND kpi_id = 'N11800'
           AND group_role IN ('similar_area', 'similar_overall')
-        ORDER BY group_role = 'similar_area' DESC, year DESC""")
+        ORDER BY group_role = 'similar_area' DESC, year DESC""",
+    )
     role, year, mean, title, members = rows[0]
     match = re.fullmatch(r"Liknande kommuner,? (.+?), Vadstena, (\d{4})", title)
     label = f"{members} liknande kommuner, {match[1]}, {match[2]}"
@@ -106,7 +109,9 @@ def test_area_group_first_else_the_overall_group(built_warehouse, tmp_path):
     copy = tmp_path / "kolada.duckdb"
     shutil.copyfile(built_warehouse, copy)
     with duckdb.connect(str(copy)) as con:
-        con.execute("DELETE FROM mart.kpi_group_comparison WHERE kpi_id IN ('N15428', 'N11800') AND group_role = 'similar_area'")
+        con.execute(
+            "DELETE FROM mart.kpi_group_comparison WHERE kpi_id IN ('N15428', 'N11800') AND group_role = 'similar_area'"
+        )
         con.execute("""
             INSERT INTO mart.kpi_group_comparison
             SELECT * REPLACE ('G99999' AS group_id, 'Liknande kommuner grundskola, Vadstena, 2024' AS group_title,
@@ -126,12 +131,23 @@ def test_area_group_first_else_the_overall_group(built_warehouse, tmp_path):
 
 
 def test_summary_sentence_counts_like_the_issue():
-    counts = {"objectives": 12, "objectives_met": 8, "objectives_partly_met": 3, "objectives_not_met": 1,
-              "objectives_not_assessed": 0, "assignments": 5, "assignments_done": 2, "assignments_ongoing": 2,
-              "assignments_not_started": 0, "assignments_delayed": 1, "assignments_cancelled": 0}
+    counts = {
+        "objectives": 12,
+        "objectives_met": 8,
+        "objectives_partly_met": 3,
+        "objectives_not_met": 1,
+        "objectives_not_assessed": 0,
+        "assignments": 5,
+        "assignments_done": 2,
+        "assignments_ongoing": 2,
+        "assignments_not_started": 0,
+        "assignments_delayed": 1,
+        "assignments_cancelled": 0,
+    }
     assert summary_sentence(counts) == (
         "Av 12 målbilder bedöms 8 uppfyllda, 3 delvis uppfyllda och 1 ej uppfylld; "
-        "av 5 uppdrag är 2 klara, 2 pågående och 1 försenat.")
+        "av 5 uppdrag är 2 klara, 2 pågående och 1 försenat."
+    )
     assert summary_sentence({"objectives": 1, "objectives_met": 1}) == "Av 1 målbild bedöms 1 uppfylld; inga uppdrag."
     assert summary_sentence(None) == "Inga målbilder; inga uppdrag."
 
@@ -142,41 +158,65 @@ def test_summary_sentence_counts_like_the_issue():
 def test_dialogue_report_shows_the_committee_as_the_marts_say(edition, built_warehouse):
     page = _text(edition / "enhet-BUN.html")
     text = _plain(page)
-    (row,) = _query(built_warehouse, """
+    (row,) = _query(
+        built_warehouse,
+        """
         SELECT objectives, objectives_met, objectives_partly_met, objectives_not_met, objectives_not_assessed,
                assignments, assignments_done, assignments_ongoing, assignments_not_started, assignments_delayed,
                assignments_cancelled
-        FROM mart.unit_summary WHERE focus_municipality_id = '0584' AND unit_id = 'BUN' AND period = ?""", [PERIOD])
-    names = ["objectives", "objectives_met", "objectives_partly_met", "objectives_not_met", "objectives_not_assessed",
-             "assignments", "assignments_done", "assignments_ongoing", "assignments_not_started",
-             "assignments_delayed", "assignments_cancelled"]
+        FROM mart.unit_summary WHERE focus_municipality_id = '0584' AND unit_id = 'BUN' AND period = ?""",
+        [PERIOD],
+    )
+    names = [
+        "objectives",
+        "objectives_met",
+        "objectives_partly_met",
+        "objectives_not_met",
+        "objectives_not_assessed",
+        "assignments",
+        "assignments_done",
+        "assignments_ongoing",
+        "assignments_not_started",
+        "assignments_delayed",
+        "assignments_cancelled",
+    ]
     sentence = summary_sentence(dict(zip(names, row, strict=True)))
     assert sentence in text and text.index(sentence) < text.index("Målbilder Förskola")  # on the first page
     units = {"BUN", "BUF", "BUF-FSK", "BUF-GRS"}
-    objectives = _query(built_warehouse, """
+    objectives = _query(
+        built_warehouse,
+        """
         SELECT objective_id, title, assessment, comment, is_carried_forward FROM mart.objective_followup
-        WHERE focus_municipality_id = '0584' AND period = ? ORDER BY objective_id""", [PERIOD])
+        WHERE focus_municipality_id = '0584' AND period = ? ORDER BY objective_id""",
+        [PERIOD],
+    )
     unit_of = dict(_query(built_warehouse, "SELECT objective_id, unit_id FROM mapping.objective"))
     for oid, title, assessment, comment, carried in objectives:
         if unit_of[oid] not in units:
             assert f'id="objective-{oid}"' not in page
             continue
-        block = _plain(page[page.index(f'id="objective-{oid}"'):].split("</article>")[0])
+        block = _plain(page[page.index(f'id="objective-{oid}"') :].split("</article>")[0])
         assert title in block and f"Bedömning {assessment}" in block
         assert (f"Bedömning {assessment} (från en tidigare period)" in block) == carried
         assert comment.split("\n")[0] in block
     # each indicator: value, target, both colours in words, the sentence, trend and similar mean
-    indicators = _query(built_warehouse, """
+    indicators = _query(
+        built_warehouse,
+        """
         SELECT parent_id, kpi_id, year, value, target_value, target_band, band, trend_slope
         FROM mart.indicator_followup WHERE focus_municipality_id = '0584' AND value IS NOT NULL AND year <= 2026
-        QUALIFY row_number() OVER (PARTITION BY parent_id, kpi_id ORDER BY year DESC) = 1""")
+        QUALIFY row_number() OVER (PARTITION BY parent_id, kpi_id ORDER BY year DESC) = 1""",
+    )
     target_words = {"green": "grön: når målvärdet", "yellow": "gul: nära målvärdet", "red": "röd: missar målvärdet"}
     checked = 0
     for parent, kpi, year, value, _target, target_band, band, slope in indicators:
         if parent not in {"MB-BUN-1", "MB-BUN-2", "MB-BUN-3", "KF-2025-01"}:
             continue
-        block = _plain(page[page.index(f'id="{"assignment" if parent.startswith("KF") else "objective"}-{parent}"'):]
-                       .split("</article>")[0])
+        block = _plain(
+            page[page.index(f'id="{"assignment" if parent.startswith("KF") else "objective"}-{parent}"') :].split(
+                "</article>"
+            )[0]
+        )
         assert kpi in block and str(year) in block and format_number(value, None) in block
         assert target_words[target_band] in block
         if band:
@@ -193,8 +233,15 @@ def test_dialogue_report_shows_the_committee_as_the_marts_say(edition, built_war
     assert text.index("Uppdrag från kommunfullmäktige") < text.index("Agenda 2030: målen som")
     assert "4 God utbildning för alla" in text and "16 Fredliga och inkluderande samhällen" in text
     # a legend for every colour, and the period and data date on top
-    for legend in ("grön: uppfyllt", "gul: delvis uppfyllt", "röd: ej uppfyllt", "grön: klart", "röd: försenat",
-                   "grön: når målvärdet", "grön: bland de 25 % bästa"):
+    for legend in (
+        "grön: uppfyllt",
+        "gul: delvis uppfyllt",
+        "röd: ej uppfyllt",
+        "grön: klart",
+        "röd: försenat",
+        "grön: når målvärdet",
+        "grön: bland de 25 % bästa",
+    ):
         assert legend in text
     assert "period 2026-08 (till och med 2026-08-31)" in text
 
@@ -203,9 +250,13 @@ def test_overdue_assignment_is_flagged(edition, built_warehouse, tmp_path):
     page = build_dialogue_report(built_warehouse, tmp_path, "Samhällsbyggnadsnämnden", PERIOD, models=DEFAULT_MODEL_DIR)
     assert page.name == "enhet-SBN.html"
     text = _plain(_text(page))
-    overdue = _query(built_warehouse, """
+    overdue = _query(
+        built_warehouse,
+        """
         SELECT assignment_id, title, decision_ref FROM mart.assignment_followup
-        WHERE focus_municipality_id = '0584' AND period = ? AND is_overdue AND unit_id = 'SBN'""", [PERIOD])
+        WHERE focus_municipality_id = '0584' AND period = ? AND is_overdue AND unit_id = 'SBN'""",
+        [PERIOD],
+    )
     assert overdue, "the example model has an overdue assignment of SBN"
     for _, title, ref in overdue:
         assert f"Försenade uppdrag (deadline passerad): {title}" in text
@@ -223,16 +274,23 @@ def test_unknown_unit_and_period_are_clear_errors(built_warehouse, tmp_path):
 
 def test_municipality_report_has_every_committee_then_the_17_goals(edition, built_warehouse):
     text = _plain(_text(edition / "index.html"))
-    committees = _query(built_warehouse, """
+    committees = _query(
+        built_warehouse,
+        """
         SELECT u.title FROM mart.unit_summary s JOIN mapping.org_unit u USING (focus_municipality_id, unit_id)
-        WHERE s.period = ? AND u.parent_id = 'KF' ORDER BY u.unit_id""", [PERIOD])
+        WHERE s.period = ? AND u.parent_id = 'KF' ORDER BY u.unit_id""",
+        [PERIOD],
+    )
     assert len(committees) == 4
     for (title,) in committees:
         assert "Sammanfattning per nämnd" in text and title in text
-    root = _query(built_warehouse, "SELECT objectives, assignments FROM mart.unit_summary WHERE unit_id = 'KF' AND period = ?",
-                  [PERIOD])[0]
+    root = _query(
+        built_warehouse,
+        "SELECT objectives, assignments FROM mart.unit_summary WHERE unit_id = 'KF' AND period = ?",
+        [PERIOD],
+    )[0]
     assert f"Hela kommunen Av {root[0]} målbilder" in text and f"av {root[1]} uppdrag" in text
-    goals = text[text.index("De 17 målen"):]
+    goals = text[text.index("De 17 målen") :]
     for goal, title in _query(built_warehouse, "SELECT goal, title_sv FROM mapping.goal ORDER BY goal"):
         assert f"{goal} {title}" in goals
 
@@ -242,13 +300,19 @@ def test_municipality_report_has_every_committee_then_the_17_goals(edition, buil
 
 def test_an_edition_has_its_manifest(edition, built_warehouse):
     manifest = json.loads(_text(edition / "manifest.json"))
-    run_id, finished = _query(built_warehouse, """
-        SELECT run_id, finished_at FROM meta.refresh_run WHERE status = 'succeeded' ORDER BY finished_at DESC LIMIT 1""")[0]
+    run_id, finished = _query(
+        built_warehouse,
+        """
+        SELECT run_id, finished_at FROM meta.refresh_run WHERE status = 'succeeded' ORDER BY finished_at DESC LIMIT 1""",
+    )[0]
     assert manifest["period"] == PERIOD and manifest["run_id"] == run_id
     assert manifest["data_date"] == finished.isoformat() and manifest["version"] == __version__
     model_dir = Path(DEFAULT_MODEL_DIR)
-    expected = {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-                for p in model_dir.iterdir() if p.suffix in (".csv", ".yaml") and p.name != "stories.csv"}
+    expected = {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in model_dir.iterdir()
+        if p.suffix in (".csv", ".yaml") and p.name != "stories.csv"
+    }
     assert {k: v for k, v in manifest["model_files"].items() if k != "stories.csv"} == expected
     for name, digest in manifest["tables"].items():
         assert hashlib.sha256((edition / name).read_bytes()).hexdigest() == digest
@@ -275,8 +339,11 @@ def test_diff_lists_exactly_the_revisions_new_years_and_changed_states(warehouse
     old_out, new_out = tmp_path / "old", tmp_path / "new"
     build_municipality_report(warehouse_copy, old_out, PERIOD, models=DEFAULT_MODEL_DIR)
     build_municipality_report(warehouse_copy, old_out, "2026-T1", models=DEFAULT_MODEL_DIR)
-    (old_value,) = _query(warehouse_copy, """
-        SELECT value FROM core.kpi_value WHERE kpi_id = 'N11800' AND municipality_id = '0584' AND year = 2021 AND gender = 'T'""")[0]
+    (old_value,) = _query(
+        warehouse_copy,
+        """
+        SELECT value FROM core.kpi_value WHERE kpi_id = 'N11800' AND municipality_id = '0584' AND year = 2021 AND gender = 'T'""",
+    )[0]
     snap = kolada.snapshot
     snap.set_value("N11800", "0584", 2021, "T", 77.5)  # revised
     snap.set_value("N15428", "0561", 2020, "T", 12.25)  # revised
@@ -285,8 +352,13 @@ def test_diff_lists_exactly_the_revisions_new_years_and_changed_states(warehouse
     build_municipality_report(warehouse_copy, new_out, PERIOD, models=DEFAULT_MODEL_DIR)
 
     diff = diff_editions(old_out / PERIOD, new_out / PERIOD)
-    revised = {(r["kpi_id"], r["municipality_id"], r["year"], r["gender"], r["new_value"], r["change"]) for r in diff.revisions}
-    assert revised == {("N11800", "0584", "2021", "T", "77.5", "revised"), ("N15428", "0561", "2020", "T", "12.25", "revised")}
+    revised = {
+        (r["kpi_id"], r["municipality_id"], r["year"], r["gender"], r["new_value"], r["change"]) for r in diff.revisions
+    }
+    assert revised == {
+        ("N11800", "0584", "2021", "T", "77.5", "revised"),
+        ("N15428", "0561", "2020", "T", "12.25", "revised"),
+    }
     assert next(r for r in diff.revisions if r["kpi_id"] == "N11800")["old_value"] == repr(old_value)
     assert diff.new_years == [("N11800", 2023, ["0584"])]
     assert diff.states == []
@@ -297,10 +369,13 @@ def test_diff_lists_exactly_the_revisions_new_years_and_changed_states(warehouse
     # between two periods of the same warehouse: only assessments and statuses change, as the marts say
     periods = diff_editions(old_out / "2026-T1", old_out / PERIOD)
     assert periods.revisions == [] and periods.new_years == [] and [m[0] for m in periods.manifest] == ["period"]
-    rows = _query(warehouse_copy, """
+    rows = _query(
+        warehouse_copy,
+        """
         SELECT t1.object_id, t1.object_kind, t1.assessment, t1.status, t2.assessment, t2.status
         FROM mart.gov_object_period t1 JOIN mart.gov_object_period t2 USING (focus_municipality_id, object_id)
-        WHERE t1.period = '2026-T1' AND t2.period = '2026-08'""")
+        WHERE t1.period = '2026-T1' AND t2.period = '2026-08'""",
+    )
     expected = set()
     for oid, kind, a1, s1, a2, s2 in rows:
         if a1 != a2 and kind != "activity":
@@ -308,11 +383,14 @@ def test_diff_lists_exactly_the_revisions_new_years_and_changed_states(warehouse
         if s1 != s2 and kind != "objective":
             expected.add((oid, "status", s1, s2))
     # activities (not in that view): the newest status row up to each period's end
-    activities = _query(warehouse_copy, """
+    activities = _query(
+        warehouse_copy,
+        """
         SELECT object_id,
                arg_max(status, period_end) FILTER (WHERE period_end <= DATE '2026-04-30'),
                arg_max(status, period_end) FILTER (WHERE period_end <= DATE '2026-08-31')
-        FROM mapping.assessment WHERE object_kind = 'activity' GROUP BY object_id""")
+        FROM mapping.assessment WHERE object_kind = 'activity' GROUP BY object_id""",
+    )
     expected |= {(oid, "status", s1, s2) for oid, s1, s2 in activities if s1 != s2}
     assert expected and {(oid, column, old, new) for oid, _, _, column, old, new in periods.states} == expected
 

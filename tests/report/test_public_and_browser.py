@@ -90,10 +90,18 @@ def test_public_site_has_a_page_per_goal_with_objectives_assignments_kpis_and_st
 
 def test_public_site_has_no_internal_comments_or_names(site, built_warehouse):
     with duckdb.connect(str(built_warehouse), read_only=True) as con:
-        comments = [c for (c,) in con.execute("SELECT DISTINCT comment FROM mapping.assessment WHERE comment IS NOT NULL").fetchall()]
-        names = [n for (n,) in con.execute("""
+        comments = [
+            c
+            for (c,) in con.execute(
+                "SELECT DISTINCT comment FROM mapping.assessment WHERE comment IS NOT NULL"
+            ).fetchall()
+        ]
+        names = [
+            n
+            for (n,) in con.execute("""
             SELECT DISTINCT assessed_by FROM mapping.assessment
-            WHERE assessed_by IS NOT NULL AND assessed_by NOT IN (SELECT title FROM mapping.org_unit)""").fetchall()]
+            WHERE assessed_by IS NOT NULL AND assessed_by NOT IN (SELECT title FROM mapping.org_unit)""").fetchall()
+        ]
     assert comments
     for page in site.glob("*.html"):
         text = _plain(page.read_text(encoding="utf-8"))
@@ -102,7 +110,9 @@ def test_public_site_has_no_internal_comments_or_names(site, built_warehouse):
         for name in names:
             assert name not in text, (page.name, name)
         assert "Källa: Kolada" in text, page.name
-        assert not re.search(r'(src|href)="(https?:)?//', page.read_text(encoding="utf-8").split('class="story"')[0]), page.name
+        assert not re.search(r'(src|href)="(https?:)?//', page.read_text(encoding="utf-8").split('class="story"')[0]), (
+            page.name
+        )
 
 
 def test_a_broken_stories_file_names_file_and_line(built_warehouse, model_with_stories, tmp_path):
@@ -110,7 +120,8 @@ def test_a_broken_stories_file_names_file_and_line(built_warehouse, model_with_s
     shutil.copytree(model_with_stories, folder)
     (folder / "stories.csv").write_text(
         "title,url,published_on,goals,summary\nA,javascript:alert(1),2025-01-01,3,x\nB,https://example.org/,2025-13-01,18,y\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     with pytest.raises(ReportError) as info:
         build_public_site(built_warehouse, tmp_path / "out", models=folder)
     message = str(info.value)
@@ -187,7 +198,10 @@ def test_every_page_of_the_three_kinds_in_the_browser(browser, edition, site):
         assert found["anchors_missing"] == [], (page.name, found["anchors_missing"])
         assert found["colour_only"] == [], (page.name, found["colour_only"])
         for url in found["files"]:
-            assert url.startswith("file://") and Path(url.removeprefix("file://").split("#")[0]).is_file(), (page.name, url)
+            assert url.startswith("file://") and Path(url.removeprefix("file://").split("#")[0]).is_file(), (
+                page.name,
+                url,
+            )
         assert all(in_story for _, in_story in found["external"]), (page.name, found["external"])
         edition_name = "" if kind == "public" else f"{page.parent.name}-"
         browser.screenshot(SCREENSHOTS / f"{kind}-{edition_name}{page.stem}.png")
@@ -202,7 +216,12 @@ def axe_source(tmp_path_factory) -> str:
     folder = tmp_path_factory.mktemp("axe")
     done = subprocess.run(
         [npm, "install", "--prefer-offline", "--no-audit", "--no-fund", "--no-save", f"axe-core@{AXE_VERSION}"],
-        cwd=folder, capture_output=True, text=True, timeout=300, check=False)
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     script = folder / "node_modules" / "axe-core" / "axe.min.js"
     assert done.returncode == 0 and script.is_file(), done.stderr[-2000:]
     return script.read_text(encoding="utf-8")
@@ -216,9 +235,14 @@ def test_no_serious_accessibility_violations(browser, edition, site, axe_source)
         browser.open(page.as_uri())
         browser.evaluate(axe_source + "\n;true")
         result = browser.call(
-            "Runtime.evaluate", session=True, awaitPromise=True, returnByValue=True, timeout=120,
+            "Runtime.evaluate",
+            session=True,
+            awaitPromise=True,
+            returnByValue=True,
+            timeout=120,
             expression="axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map("
-                       "v => ({id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.html)})))")
+            "v => ({id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.html)})))",
+        )
         violations = [v for v in result["result"]["value"] if v["impact"] in ("serious", "critical")]
         if violations:
             serious[page.name] = violations

@@ -109,7 +109,8 @@ def test_missing_years_are_gaps_not_zeros():
 def test_lone_point_and_all_missing_series():
     svg = line_chart(
         [Series("A", {2020: None, 2021: 3.0, 2022: None}, "#111"), Series("B", {2021: None}, "#222")],
-        [2020, 2021, 2022], label="t",
+        [2020, 2021, 2022],
+        label="t",
     )
     assert 'data-series="A" d="M' in svg and "<circle" in svg  # a lone year is a dot
     assert 'data-series="B"' not in svg and "B (saknas)" in svg  # no line at all, legend says so
@@ -148,23 +149,37 @@ def facts(warehouse) -> dict:
             "SELECT goal, kpi_id, kpi_title, is_local FROM mart.goal_kpi WHERE focus_municipality_id = ? ORDER BY goal, kpi_id",
             [focus],
         ).fetchall()
-        with_values = {r[0] for r in con.execute(
-            "SELECT DISTINCT kpi_id FROM mart.kpi_followup WHERE focus_municipality_id = ? AND gender = 'T'", [focus]
-        ).fetchall()}
-        retired = [r[0] for r in con.execute(
-            "SELECT kpi_id FROM mapping.retired_kpi WHERE focus_municipality_id = ? ORDER BY 1", [focus]
-        ).fetchall()]
+        with_values = {
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT kpi_id FROM mart.kpi_followup WHERE focus_municipality_id = ? AND gender = 'T'",
+                [focus],
+            ).fetchall()
+        }
+        retired = [
+            r[0]
+            for r in con.execute(
+                "SELECT kpi_id FROM mapping.retired_kpi WHERE focus_municipality_id = ? ORDER BY 1", [focus]
+            ).fetchall()
+        ]
         finished = con.execute("SELECT max(finished_at) FROM meta.refresh_run WHERE status = 'succeeded'").fetchone()[0]
         latest = con.execute(
             "SELECT max(year) FROM mart.goal_summary WHERE focus_municipality_id = ? AND kpis_with_value > 0", [focus]
         ).fetchone()[0]
         n00945 = con.execute(
             "SELECT value, rank, ranked_count FROM mart.kpi_followup WHERE focus_municipality_id = ? AND kpi_id = 'N00945' "
-            "AND gender = 'T' AND municipality_id = ? ORDER BY year DESC LIMIT 1", [focus, focus]
+            "AND gender = 'T' AND municipality_id = ? ORDER BY year DESC LIMIT 1",
+            [focus, focus],
         ).fetchone()
     return {
-        "focus": focus, "goals": goals, "kpis": kpis, "with_values": with_values, "retired": retired,
-        "data_date": finished.date().isoformat(), "latest": latest, "n00945": n00945,
+        "focus": focus,
+        "goals": goals,
+        "kpis": kpis,
+        "with_values": with_values,
+        "retired": retired,
+        "data_date": finished.date().isoformat(),
+        "latest": latest,
+        "n00945": n00945,
     }
 
 
@@ -195,7 +210,7 @@ def test_overview_has_goals_in_swedish_colours_links_and_retired_warning(report,
         assert f"<th>{name}</th>" in page
     assert f"Målen år {facts['latest']}" in page
     assert facts["retired"], "the bundled model names retired KPIs"
-    warning = page[page.index('class="warning"'):]
+    warning = page[page.index('class="warning"') :]
     assert "Varning" in warning
     for kpi_id in facts["retired"]:
         assert kpi_id in warning
@@ -207,7 +222,7 @@ def test_every_page_has_the_footer_and_no_network(report):
     date = None
     for page in sorted(index.parent.glob("*.html")):
         text = _text(page)
-        footer = text[text.index("<footer>"):]
+        footer = text[text.index("<footer>") :]
         assert "Källa: Kolada" in footer and OWN_NOTE in footer, page.name
         date = re.search(r"hämtade från Kolada (\d{4}-\d{2}-\d{2})", footer).group(1)
         # nothing to fetch: no scripts, no external stylesheets, images or fonts
@@ -226,7 +241,7 @@ def test_goal_pages_show_every_kpi_with_chart_rank_and_band(report, facts):
     index, _ = report
     for goal, kpi_id, _title, is_local in facts["kpis"]:
         page = _text(index.parent / f"goal-{goal:02d}.html")
-        section = page[page.index(f'id="kpi-{kpi_id}"'):]
+        section = page[page.index(f'id="kpi-{kpi_id}"') :]
         section = section[: section.index("</section>")]
         if kpi_id not in facts["with_values"]:
             assert 'class="nodata"' in section and "saknas" in section, kpi_id
@@ -241,7 +256,7 @@ def test_goal_pages_show_every_kpi_with_chart_rank_and_band(report, facts):
     # one KPI checked to the number: value with a decimal comma, "rang N av M", its band
     value, rank, count = facts["n00945"]
     page = _text(index.parent / "goal-05.html")
-    section = page[page.index('id="kpi-N00945"'):]
+    section = page[page.index('id="kpi-N00945"') :]
     assert f">{format_number(value)}<" in section
     assert f"rang {rank} av {count}" in section
     assert re.search(r'<span class="dot (green|yellow|red)"></span>(grön|gul|röd)', section)
@@ -251,12 +266,12 @@ def test_goal_pages_show_every_kpi_with_chart_rank_and_band(report, facts):
 def test_gender_split_where_the_kpi_has_one(report, facts):
     index, _ = report
     page = _text(index.parent / "goal-03.html")  # N00404 antibiotics is divided by gender
-    section = page[page.index('id="kpi-N00404"'):]
+    section = page[page.index('id="kpi-N00404"') :]
     section = section[: section.index("</section>")]
     assert "Kvinnor och män" in section and "Skillnad (kvinnor − män)" in section
     assert section.count('<svg class="chart"') == 2
     page = _text(index.parent / "goal-05.html")  # N00945 is not
-    section = page[page.index('id="kpi-N00945"'):]
+    section = page[page.index('id="kpi-N00945"') :]
     assert "Kvinnor och män" not in section[: section.index("</section>")]
 
 
@@ -264,7 +279,8 @@ def test_missing_values_read_saknas_never_zero(report, warehouse, facts):
     """A year in which Vadstena has no value, between two that have, is grey "saknas" in the
     tables and a gap in the chart's line."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        goal, kpi_id, year = con.execute("""
+        goal, kpi_id, year = con.execute(
+            """
             SELECT g.goal, f.kpi_id, max(f.year)
             FROM mart.kpi_followup f JOIN mart.goal_kpi g USING (focus_municipality_id, kpi_id)
             WHERE f.focus_municipality_id = ? AND f.municipality_id = ? AND f.gender = 'T' AND f.value IS NULL
@@ -275,14 +291,16 @@ def test_missing_values_read_saknas_never_zero(report, warehouse, facts):
                           AND o.kpi_id = f.kpi_id AND o.gender = 'T' AND o.municipality_id = f.municipality_id
                           AND o.value IS NOT NULL AND o.year < f.year)
             GROUP BY ALL ORDER BY f.kpi_id LIMIT 1
-        """, [facts["focus"], facts["focus"]]).fetchone()
+        """,
+            [facts["focus"], facts["focus"]],
+        ).fetchone()
     page = _text(report[0].parent / f"goal-{goal:02d}.html")
-    section = page[page.index(f'id="kpi-{kpi_id}"'):]
+    section = page[page.index(f'id="kpi-{kpi_id}"') :]
     section = section[: section.index("</section>")]
     assert f"Vadstena {year}: saknas" in section  # the grey column in the chart
     d = re.search(r'data-series="Vadstena" d="([^"]+)"', section).group(1)
     assert d.count("M") >= 2, "the line must break at the missing year"
-    years_table = section[section.index('class="years"'):]
+    years_table = section[section.index('class="years"') :]
     row = re.search(rf"<tr><th>{year}</th>(.*?)</tr>", years_table).group(1)
     assert row.startswith('<td class="num missing">saknas</td>'), row
 
@@ -301,7 +319,7 @@ def test_text_from_the_warehouse_is_escaped(warehouse, tmp_path):
 
 
 def test_missing_warehouse_and_unknown_focus_are_clear_errors(warehouse, tmp_path):
-    with pytest.raises(WarehouseError, match="No warehouse at .*kolada refresh"):
+    with pytest.raises(WarehouseError, match=r"No warehouse at .*kolada refresh"):
         build_report(tmp_path / "nope.duckdb", tmp_path / "out")
     with pytest.raises(WarehouseError, match="No follow-up model for municipality '9999'"):
         build_report(warehouse, tmp_path / "out", focus="9999")
@@ -344,7 +362,9 @@ def test_focus_argument_and_cli(warehouse, tmp_path, facts):
     result = CliRunner().invoke(app, ["report", "--out", str(tmp_path / "cli"), "--warehouse", str(warehouse)])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "cli" / "index.html").is_file() and (tmp_path / "cli" / "goal-17.html").is_file()
-    result = CliRunner().invoke(app, ["report", "--out", str(tmp_path / "cli2"), "--warehouse", str(tmp_path / "x.duckdb")])
+    result = CliRunner().invoke(
+        app, ["report", "--out", str(tmp_path / "cli2"), "--warehouse", str(tmp_path / "x.duckdb")]
+    )
     assert result.exit_code != 0 and "No warehouse at" in result.output
 
 
@@ -373,7 +393,9 @@ CHART_CHECK = """(() => {
 def test_browser_catches_console_errors(browser, tmp_path):
     """The harness itself: a page that logs an error and throws is reported, so a clean page is clean."""
     bad = tmp_path / "bad.html"
-    bad.write_text("<!DOCTYPE html><html><body><script>console.error('boom'); throw new Error('bang');</script></body></html>")
+    bad.write_text(
+        "<!DOCTYPE html><html><body><script>console.error('boom'); throw new Error('bang');</script></body></html>"
+    )
     problems = browser.open(bad.as_uri())
     assert any("boom" in p for p in problems) and any("bang" in p for p in problems), problems
 

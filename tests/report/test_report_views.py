@@ -44,7 +44,7 @@ def _text(page: Path) -> str:
 
 def _section(page: str, kpi_id: str) -> str:
     start = page.index(f'id="kpi-{kpi_id}"')
-    return page[start: page.index("</section>", start)]
+    return page[start : page.index("</section>", start)]
 
 
 # --------------------------------------------------------------------------- layout of the code
@@ -110,8 +110,9 @@ def test_palette_dashes_and_markers_tell_series_apart():
     assert len(set(styles)) == 64
     assert len({s[0] for s in styles[:8]}) == 8  # the first eight: eight colours …
     assert len({s[1] for s in styles[:8]}) == 8 and len({s[2] for s in styles[:8]}) == 8  # … dashes and markers
+
     def rgb(colour: str) -> list[int]:
-        return [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+        return [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
 
     def luminance(colour: str) -> float:
         lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (v / 255 for v in rgb(colour))]
@@ -127,8 +128,15 @@ def test_legend_wraps_onto_rows_inside_the_chart():
     series = []
     for i in range(8):
         colour, dash, marker = series_style(i)
-        series.append(Series(f"Kommun med ett långt namn nummer {i}", {2020: float(i), 2021: i + 1.0}, colour,
-                             dash=dash, marker=marker))
+        series.append(
+            Series(
+                f"Kommun med ett långt namn nummer {i}",
+                {2020: float(i), 2021: i + 1.0},
+                colour,
+                dash=dash,
+                marker=marker,
+            )
+        )
     svg = line_chart(series, [2020, 2021], label="t")
     width, height = (int(v) for v in re.search(r'viewBox="0 0 (\d+) (\d+)"', svg).groups())
     assert height > 280, "the chart grows by the extra legend rows"
@@ -165,7 +173,9 @@ def peers_warehouse(tmp_path_factory, shared_kolada) -> Path:
         for name, task in vars(flow).copy().items():
             if isinstance(task, prefect.Task):
                 mp.setattr(flow, name, task.fn)
-        settings = flow.RefreshSettings(warehouse=path, base_url=shared_kolada.base_url, rate_limit=None, models=[model])
+        settings = flow.RefreshSettings(
+            warehouse=path, base_url=shared_kolada.base_url, rate_limit=None, models=[model]
+        )
         flow.run_refresh(settings, "full")
     return path
 
@@ -183,8 +193,11 @@ def test_five_peers_each_get_their_own_line_style(peers_report):
     charts = re.findall(r'<svg class="chart".*?</svg>', page, flags=re.DOTALL)
     assert charts
     for chart in charts:
-        styles = re.findall(r'<path class="series" data-series="([^"]+)" d="[^"]+" fill="none" stroke="([^"]+)" '
-                            r'stroke-width="\d"(?: stroke-dasharray="([^"]+)")?', chart)
+        styles = re.findall(
+            r'<path class="series" data-series="([^"]+)" d="[^"]+" fill="none" stroke="([^"]+)" '
+            r'stroke-width="\d"(?: stroke-dasharray="([^"]+)")?',
+            chart,
+        )
         assert len({colour for _, colour, _ in styles}) == len(styles), styles
         assert len({dash for _, _, dash in styles}) == len(styles), styles
     section = _section(page, "N00401")
@@ -231,15 +244,22 @@ def test_five_peers_fit_on_screen_and_on_a4(browser, peers_report):
     browser.screenshot(SCREENSHOTS / "report-5-peers-index.png")
 
     # a narrow window: the table scrolls inside its box, the page itself does not run off
-    browser.call("Emulation.setDeviceMetricsOverride", session=True, width=640, height=1000,
-                 deviceScaleFactor=1, mobile=False)
+    browser.call(
+        "Emulation.setDeviceMetricsOverride", session=True, width=640, height=1000, deviceScaleFactor=1, mobile=False
+    )
     try:
         assert browser.open(index.as_uri()) == []
         narrow = _overflow(browser)
         assert narrow["page"] <= 640 and narrow["wrapScrolls"] == "auto", narrow
         # print on A4: the whole table within the printable width
-        browser.call("Emulation.setDeviceMetricsOverride", session=True, width=A4_PRINTABLE_PX, height=1000,
-                     deviceScaleFactor=1, mobile=False)
+        browser.call(
+            "Emulation.setDeviceMetricsOverride",
+            session=True,
+            width=A4_PRINTABLE_PX,
+            height=1000,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
         browser.call("Emulation.setEmulatedMedia", session=True, media="print")
         assert browser.open(index.as_uri()) == []
         printed = _overflow(browser)
@@ -248,8 +268,14 @@ def test_five_peers_fit_on_screen_and_on_a4(browser, peers_report):
         assert browser.evaluate("document.documentElement.scrollWidth") <= A4_PRINTABLE_PX
     finally:
         browser.call("Emulation.setEmulatedMedia", session=True, media="")
-        browser.call("Emulation.setDeviceMetricsOverride", session=True, width=1280, height=1000,
-                     deviceScaleFactor=1, mobile=False)
+        browser.call(
+            "Emulation.setDeviceMetricsOverride",
+            session=True,
+            width=1280,
+            height=1000,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
 
 
 @pytest.mark.browser
@@ -269,18 +295,22 @@ def test_too_few_municipalities_means_no_band(built_warehouse, tmp_path):
     copy = tmp_path / "kolada.duckdb"
     shutil.copyfile(built_warehouse, copy)
     with duckdb.connect(str(copy)) as con:
-        latest = con.execute("SELECT max(year) FROM mart.kpi_followup WHERE kpi_id = 'N00945' AND gender = 'T'"
-                             " AND value IS NOT NULL").fetchone()[0]
-        con.execute("""
+        latest = con.execute(
+            "SELECT max(year) FROM mart.kpi_followup WHERE kpi_id = 'N00945' AND gender = 'T' AND value IS NOT NULL"
+        ).fetchone()[0]
+        con.execute(
+            """
             UPDATE mart.kpi_followup SET
               rank = CASE municipality_id WHEN '0584' THEN 1 WHEN '0561' THEN 2 END,
               ranked_count = 2, band = NULL,
               value = CASE WHEN municipality_id IN ('0584', '0561') THEN value END
             WHERE kpi_id = 'N00945' AND year = ? AND gender = 'T'
-        """, [latest])
+        """,
+            [latest],
+        )
     index = build_report(copy, tmp_path / "out")
     section = _section(_text(index.parent / "goal-05.html"), "N00945")
-    latest_table = section[section.index('class="latest"'): section.index("</table>", section.index('class="latest"'))]
+    latest_table = section[section.index('class="latest"') : section.index("</table>", section.index('class="latest"'))]
     vadstena = re.search(r"<tr><th>Vadstena</th>(.*?)</tr>", latest_table).group(1)
     finspang = re.search(r"<tr><th>Finspång</th>(.*?)</tr>", latest_table).group(1)
     assert vadstena.count(">för få kommuner") == 2, vadstena  # the rank and the band cell
@@ -316,11 +346,11 @@ def test_example_local_kpis_are_labelled(built_warehouse, tmp_path):
     section = _section(page, "VAD0001")
     assert '<span class="example">exempeldata</span>' in section[: section.index("</h2>")]
     assert "kommunens egen uppgift" not in section
-    latest = section[section.index('class="latest"'): section.index("</table>", section.index('class="latest"'))]
+    latest = section[section.index('class="latest"') : section.index("</table>", section.index('class="latest"'))]
     values = re.findall(r'<td class="num">([^<]+?)(?: <span class="example">(exempeldata)</span>)?</td>', latest)
     assert values and all(label == "exempeldata" for _, label in values), values
     assert "(exempeldata)" in section[: section.index("</svg>")]  # the chart's legend
-    footer = page[page.index("<footer>"):]
+    footer = page[page.index("<footer>") :]
     assert "exempeldata har påhittade" in footer and "egna uppgifter" not in footer
     overview = _text(index)
     assert re.search(r"Mål 3, 13 har lokala nyckeltal med", overview)
@@ -330,5 +360,5 @@ def test_a_local_kpi_that_is_not_an_example_is_the_municipalitys_own(peers_repor
     page = _text(peers_report / "goal-03.html")
     section = _section(page, "VAD0002")
     assert "exempeldata" not in section and "kommunens egen uppgift" in section
-    assert "lokala nyckeltal är Vadstenas egna uppgifter" in page[page.index("<footer>"):]
+    assert "lokala nyckeltal är Vadstenas egna uppgifter" in page[page.index("<footer>") :]
     assert "exempeldata" in _section(_text(peers_report / "goal-13.html"), "VAD0001")

@@ -89,11 +89,24 @@ def fetch_all(http: requests.Session, url: str) -> tuple[list[dict], list[dict]]
 
 
 def objects_to_frame(objects: list[dict], unit: str = "municipality") -> pl.DataFrame:
-    rows = [(o["kpi"], o[unit], o["period"], v["gender"], v["value"], v["count"], v["isdeleted"])
-            for o in objects for v in o["values"]]
-    return pl.DataFrame(rows, schema={"kpi": pl.String, unit: pl.String, "period": pl.Int32,
-                                      "gender": pl.String, "value": pl.Float64, "count": pl.Int64,
-                                      "isdeleted": pl.Boolean}, orient="row")
+    rows = [
+        (o["kpi"], o[unit], o["period"], v["gender"], v["value"], v["count"], v["isdeleted"])
+        for o in objects
+        for v in o["values"]
+    ]
+    return pl.DataFrame(
+        rows,
+        schema={
+            "kpi": pl.String,
+            unit: pl.String,
+            "period": pl.Int32,
+            "gender": pl.String,
+            "value": pl.Float64,
+            "count": pl.Int64,
+            "isdeleted": pl.Boolean,
+        },
+        orient="row",
+    )
 
 
 # -- envelope, encoding, metadata ---------------------------------------------------------------
@@ -105,9 +118,13 @@ def test_content_type_has_no_charset_and_utf8_is_unescaped(server: KoladaServer,
     assert b"\\u00" not in response.content
     body = json.loads(response.content.decode("utf-8"))
     assert body == {
-        "values": [{"id": "0005", "title": "Region Östergötland", "type": "L"},
-                   {"id": "0561", "title": "Åtvidaberg", "type": "K"}],
-        "count": 2, "next_url": None, "previous_url": None,
+        "values": [
+            {"id": "0005", "title": "Region Östergötland", "type": "L"},
+            {"id": "0561", "title": "Åtvidaberg", "type": "K"},
+        ],
+        "count": 2,
+        "next_url": None,
+        "previous_url": None,
     }
 
 
@@ -146,9 +163,16 @@ def test_metadata_filters(server: KoladaServer, http: requests.Session) -> None:
 def test_unknown_ids_and_unknown_params_give_empty_200(server: KoladaServer, http: requests.Session) -> None:
     empty = {"values": [], "count": 0, "next_url": None, "previous_url": None}
     base = server.base_url
-    for path in ("/kpi/N99999", "/municipality/9999", "/kpi_groups/G0", "/municipality_groups/G1",
-                 "/data/kpi/N99999/year/2020", "/data/kpi/N00945/municipality/9999/year/2020",
-                 "/data/municipality/0584/year/1850", "/oudata/kpi/N00945/year/2020"):
+    for path in (
+        "/kpi/N99999",
+        "/municipality/9999",
+        "/kpi_groups/G0",
+        "/municipality_groups/G1",
+        "/data/kpi/N99999/year/2020",
+        "/data/kpi/N00945/municipality/9999/year/2020",
+        "/data/municipality/0584/year/1850",
+        "/oudata/kpi/N00945/year/2020",
+    ):
         response = http.get(base + path)
         assert response.status_code == 200, path
         assert response.json() == empty, path
@@ -188,21 +212,31 @@ def test_limits_answer_422(server: KoladaServer, http: requests.Session) -> None
 
 def test_single_dimension_is_404(server: KoladaServer, http: requests.Session) -> None:
     base = server.base_url
-    for path in ("/data/kpi/N00945", "/data/municipality/0584", "/data/year/2020",
-                 "/oudata/kpi/N00945", "/data/year/2020/kpi/N00945", "/nonsense"):
+    for path in (
+        "/data/kpi/N00945",
+        "/data/municipality/0584",
+        "/data/year/2020",
+        "/oudata/kpi/N00945",
+        "/data/year/2020/kpi/N00945",
+        "/nonsense",
+    ):
         assert http.get(base + path).status_code == 404, path
 
 
 # -- data -------------------------------------------------------------------------------------
-def test_data_paging_follows_next_url(server: KoladaServer, http: requests.Session,
-                                      truth: pl.DataFrame, units: pl.DataFrame) -> None:
+def test_data_paging_follows_next_url(
+    server: KoladaServer, http: requests.Session, truth: pl.DataFrame, units: pl.DataFrame
+) -> None:
     kpis = sorted(truth.get_column("kpi").unique().to_list())[:12]
     years = list(range(2010, 2023))
-    url = (f"{server.base_url}/data/kpi/{','.join(kpis)}/year/{','.join(map(str, years))}"
-           f"?region_type=K&per_page=3000&foo=bar")
+    url = (
+        f"{server.base_url}/data/kpi/{','.join(kpis)}/year/{','.join(map(str, years))}"
+        f"?region_type=K&per_page=3000&foo=bar"
+    )
     objects, envelopes = fetch_all(http, url)
-    expected = (truth.join(units.filter(pl.col("type") == "K").select("municipality"), on="municipality")
-                .filter(pl.col("kpi").is_in(kpis), pl.col("period").is_in(years)))
+    expected = truth.join(units.filter(pl.col("type") == "K").select("municipality"), on="municipality").filter(
+        pl.col("kpi").is_in(kpis), pl.col("period").is_in(years)
+    )
     n_objects = expected.select("kpi", "municipality", "period").unique().height
     assert n_objects > 5000 and len(envelopes) == -(-n_objects // 3000)
     assert sum(e["count"] for e in envelopes) == len(objects) == n_objects
@@ -214,8 +248,7 @@ def test_data_paging_follows_next_url(server: KoladaServer, http: requests.Sessi
     assert keys == sorted(keys) and len(set(keys)) == len(keys)
     got = objects_to_frame(objects).select("kpi", "municipality", "period", "gender", "value")
     assert got.sort(got.columns).equals(expected.sort(expected.columns))
-    assert all(v["count"] == 1 and v["status"] == "" and v["isdeleted"] is False
-               for o in objects for v in o["values"])
+    assert all(v["count"] == 1 and v["status"] == "" and v["isdeleted"] is False for o in objects for v in o["values"])
     past_end = http.get(f"{url}&page={len(envelopes) + 1}").json()
     assert past_end["values"] == [] and past_end["next_url"] is None
 
@@ -227,8 +260,9 @@ def test_default_per_page_is_5000(server: KoladaServer, http: requests.Session) 
     assert first["count"] == 5000 and first["next_url"].endswith("region_type=K&page=2")
 
 
-def test_group_means(server: KoladaServer, http: requests.Session, truth: pl.DataFrame,
-                     membership: pl.DataFrame, units: pl.DataFrame) -> None:
+def test_group_means(
+    server: KoladaServer, http: requests.Session, truth: pl.DataFrame, membership: pl.DataFrame, units: pl.DataFrame
+) -> None:
     years = [2018, 2020]
     manual = (
         truth.filter(pl.col("kpi") == GENDER_KPI, pl.col("period").is_in(years))
@@ -236,13 +270,16 @@ def test_group_means(server: KoladaServer, http: requests.Session, truth: pl.Dat
         .group_by("kpi", "group", "period", "gender")
         .agg(pl.col("value").mean().alias("mean"), pl.len().alias("n"))
     )
-    url = (f"{server.base_url}/data/kpi/{GENDER_KPI}/municipality/"
-           f"0584,{OSTERGOTLAND},{LIKE_VADSTENA}/year/2018,2020")
+    url = f"{server.base_url}/data/kpi/{GENDER_KPI}/municipality/0584,{OSTERGOTLAND},{LIKE_VADSTENA}/year/2018,2020"
     got = objects_to_frame(http.get(url).json()["values"])
     groups = got.filter(pl.col("municipality").str.starts_with("G"))
     assert set(groups.get_column("municipality")) == {OSTERGOTLAND, LIKE_VADSTENA}
-    compared = groups.join(manual, left_on=["kpi", "municipality", "period", "gender"],
-                           right_on=["kpi", "group", "period", "gender"], how="left")
+    compared = groups.join(
+        manual,
+        left_on=["kpi", "municipality", "period", "gender"],
+        right_on=["kpi", "group", "period", "gender"],
+        how="left",
+    )
     assert compared.height == 2 * 2 * 3 and compared.get_column("n").null_count() == 0
     assert compared.get_column("count").to_list() == compared.get_column("n").to_list()
     for value, mean in compared.select("value", "mean").iter_rows():
@@ -257,8 +294,11 @@ def test_group_means(server: KoladaServer, http: requests.Session, truth: pl.Dat
     ids = [o["municipality"] for o in objects]
     assert sum(i.startswith("G") for i in ids) == n_groups and "0000" in ids
     everything = objects_to_frame(objects).filter(pl.col("municipality").str.starts_with("G"))
-    vab_means = (one.join(membership, on="municipality").group_by("group")
-                 .agg(pl.col("value").mean().alias("mean"), pl.len().alias("n")))
+    vab_means = (
+        one.join(membership, on="municipality")
+        .group_by("group")
+        .agg(pl.col("value").mean().alias("mean"), pl.len().alias("n"))
+    )
     check = everything.join(vab_means, left_on="municipality", right_on="group")
     assert check.height == n_groups
     assert (check.get_column("count") == check.get_column("n")).all()
@@ -275,8 +315,9 @@ def test_region_type(server: KoladaServer, http: requests.Session, units: pl.Dat
     riket = fetch_all(http, f"{base}?region_type=L")[0]
     assert "0000" in {o["municipality"] for o in riket} and len(riket) <= 22
     # explicit lists are restricted too, and groups are left out
-    mixed = http.get(f"{server.base_url}/data/kpi/{VAB_KPI}/municipality/0584,0005,{OSTERGOTLAND}"
-                     f"/year/2020?region_type=K").json()["values"]
+    mixed = http.get(
+        f"{server.base_url}/data/kpi/{VAB_KPI}/municipality/0584,0005,{OSTERGOTLAND}/year/2020?region_type=K"
+    ).json()["values"]
     assert [o["municipality"] for o in mixed] == ["0584"]
     assert http.get(f"{base}?region_type=X").status_code == 422
 
@@ -430,12 +471,16 @@ def mutable() -> Iterator[KoladaServer]:
         yield srv
 
 
-def test_from_date_with_revisions_and_deletions(mutable: KoladaServer, http: requests.Session,
-                                                membership: pl.DataFrame) -> None:
+def test_from_date_with_revisions_and_deletions(
+    mutable: KoladaServer, http: requests.Session, membership: pl.DataFrame
+) -> None:
     snap = mutable.snapshot
     before = snap.values_frame()
-    old = before.filter(pl.col("kpi") == VAB_KPI, pl.col("municipality") == "0584",
-                        pl.col("period") == 2020).get_column("value").item()
+    old = (
+        before.filter(pl.col("kpi") == VAB_KPI, pl.col("municipality") == "0584", pl.col("period") == 2020)
+        .get_column("value")
+        .item()
+    )
     snap.set_value(VAB_KPI, "0584", 2020, "T", 99.5, updated="2030-01-01")
     snap.set_value(VAB_KPI, "0584", 2031, "T", 12.0, updated=date(2030, 1, 1))  # a new year
     snap.delete_value(VAB_KPI, "0561", 2020, "T", deleted="2030-01-02")
@@ -460,7 +505,9 @@ def test_from_date_with_revisions_and_deletions(mutable: KoladaServer, http: req
     assert after.height == before.height  # one revised, one added, one deleted
     revised = after.filter(pl.col("kpi") == VAB_KPI, pl.col("municipality") == "0584", pl.col("period") == 2020)
     assert revised.get_column("value").to_list() == [99.5] and old != 99.5
-    assert after.filter(pl.col("kpi") == VAB_KPI, pl.col("municipality") == "0561", pl.col("period") == 2020).height == 0
+    assert (
+        after.filter(pl.col("kpi") == VAB_KPI, pl.col("municipality") == "0561", pl.col("period") == 2020).height == 0
+    )
 
     # group means follow the revision; with from_date only groups with a changed member come back
     group = f"{mutable.base_url}/data/kpi/{VAB_KPI}/municipality/{OSTERGOTLAND}/year/2020"
@@ -477,8 +524,14 @@ def test_from_date_with_revisions_and_deletions(mutable: KoladaServer, http: req
     # deleting then setting again revives the value
     snap.set_value(VAB_KPI, "0561", 2020, "T", 40.0, updated="2030-02-01")
     revived = http.get(f"{base}?from_date=2030-02-01").json()["values"]
-    assert revived == [{"kpi": VAB_KPI, "municipality": "0561", "period": 2020,
-                        "values": [{"gender": "T", "count": 1, "status": "", "value": 40.0, "isdeleted": False}]}]
+    assert revived == [
+        {
+            "kpi": VAB_KPI,
+            "municipality": "0561",
+            "period": 2020,
+            "values": [{"gender": "T", "count": 1, "status": "", "value": 40.0, "isdeleted": False}],
+        }
+    ]
     assert http.get(f"{base}?from_date=2030-13-01").status_code == 422
 
 
@@ -500,8 +553,9 @@ def test_scale_two_clones_every_kpi_with_values(http: requests.Session, truth: p
         assert all(clone_id in {m["member_id"] for m in g["members"]} for g in groups)
         a = http.get(f"{srv.base_url}/data/kpi/{VAB_KPI}/municipality/0584").json()["values"]
         b = http.get(f"{srv.base_url}/data/kpi/{clone_id}/municipality/0584").json()["values"]
-        assert [{**o, "kpi": VAB_KPI, "values": sorted(o["values"], key=str)} for o in b] == \
-               [{**o, "values": sorted(o["values"], key=str)} for o in a]
+        assert [{**o, "kpi": VAB_KPI, "values": sorted(o["values"], key=str)} for o in b] == [
+            {**o, "values": sorted(o["values"], key=str)} for o in a
+        ]
 
 
 # -- OU data and placeholders on a small snapshot ----------------------------------------------
@@ -513,15 +567,20 @@ def small_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "values.csv").write_text(
         "kpi,municipality,period,gender,value\n"
         "N00945,0584,2019,T,47.3\nN00945,0584,2021,T,40.1\nN00945,0561,2021,T,35.0\n",
-        encoding="utf-8")
-    ous = {"values": [
-        {"id": "V15E058400101", "municipality": "0584", "title": "Vadstena skola"},
-        {"id": "V15E056100201", "municipality": "0561", "title": "Åtvidabergs förskola"},
-    ]}
+        encoding="utf-8",
+    )
+    ous = {
+        "values": [
+            {"id": "V15E058400101", "municipality": "0584", "title": "Vadstena skola"},
+            {"id": "V15E056100201", "municipality": "0561", "title": "Åtvidabergs förskola"},
+        ]
+    }
     (root / "ou.json").write_text(json.dumps(ous, ensure_ascii=False), encoding="utf-8")
     (root / "ou_values.csv").write_text(
         "kpi,ou,period,gender,value\nN15033,V15E058400101,2021,T,81.5\nN15033,V15E058400101,2021,K,85\n"
-        "N15033,V15E056100201,2021,T,70\nN15033,V15E056100201,2022,T,72\n", encoding="utf-8")
+        "N15033,V15E056100201,2021,T,70\nN15033,V15E056100201,2022,T,72\n",
+        encoding="utf-8",
+    )
     return root
 
 
@@ -561,10 +620,20 @@ def test_snapshot_rejects_bad_scale() -> None:
 
 # -- entry point ------------------------------------------------------------------------------
 def test_main_entry_point() -> None:
-    command = [sys.executable, "-m", "kolada_pipeline.server", "--port", "0",
-               "--fault", "503:1:/municipality", "--corrupt", "gender_x:1"]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=Path(__file__).resolve().parents[2])
+    command = [
+        sys.executable,
+        "-m",
+        "kolada_pipeline.server",
+        "--port",
+        "0",
+        "--fault",
+        "503:1:/municipality",
+        "--corrupt",
+        "gender_x:1",
+    ]
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2]
+    )
     try:
         line = proc.stdout.readline()
         found = re.fullmatch(r"Serving Kolada v3 at (http://127\.0\.0\.1:\d+/v3)\n", line)

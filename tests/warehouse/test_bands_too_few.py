@@ -63,8 +63,12 @@ def test_two_reporting_municipalities_get_no_band_and_the_best_is_never_red(ware
 
 def test_goal_summaries_count_only_real_bands(warehouse: Path):
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        goals = [g for (g,) in con.execute(
-            "SELECT goal FROM mart.goal_kpi WHERE focus_municipality_id = '0584' AND kpi_id = 'N00923'").fetchall()]
+        goals = [
+            g
+            for (g,) in con.execute(
+                "SELECT goal FROM mart.goal_kpi WHERE focus_municipality_id = '0584' AND kpi_id = 'N00923'"
+            ).fetchall()
+        ]
         for goal in goals:
             [(with_value, coloured)] = con.execute(
                 "SELECT s.kpis_with_value, s.green + s.yellow + s.red FROM mart.goal_summary s "

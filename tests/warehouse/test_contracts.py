@@ -43,7 +43,9 @@ def test_every_mart_column_has_its_contract_comment_in_the_warehouse(built_wareh
             ).fetchall()
         }
         table_comments = dict(
-            con.execute("SELECT schema_name || '.' || table_name, comment FROM duckdb_tables() WHERE schema_name = 'mart'").fetchall()
+            con.execute(
+                "SELECT schema_name || '.' || table_name, comment FROM duckdb_tables() WHERE schema_name = 'mart'"
+            ).fetchall()
         )
     for table in contracts.published_tables():
         c = contracts.contract(table)
@@ -75,18 +77,31 @@ def test_sources_are_said_in_every_comment():
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("table: mart.other\ndescription: x\nkey: [a]\ncolumns: [{name: a, type: INTEGER, source: own, description: a}]\n",
-         "named after the file"),
-        ("table: mart.t\ndescription: x\nkey: [b]\ncolumns: [{name: a, type: INTEGER, source: own, description: a}]\n",
-         "key"),
-        ("table: mart.t\ndescription: x\nkey: [a]\ncolumns: [{name: a, type: INTEGER, source: ours, description: a}]\n",
-         "source must be one of"),
-        ("table: mart.t\ndescription: x\nkey: [a]\ncolumns: [{name: a, type: INTEGER, source: own}]\n",
-         "needs a description"),
-        ("table: mart.t\ndescription: x\nkey: [a]\ncolumns: [{name: 'a; DROP', type: INTEGER, source: own, description: a}]\n",
-         "must match"),
-        ("table: mart.t\ndescription: x\nkey: [a]\ncolumns: [{name: a, type: INTEGER, source: own, description: a}]\n"
-         "rules: [{name: r, description: r, sql: 'a > 1; DROP TABLE x'}]\n", "no ';'"),
+        (
+            "table: mart.other\ndescription: x\nkey: [a]\ncolumns: [{name: a, type: INTEGER, source: own, description: a}]\n",
+            "named after the file",
+        ),
+        (
+            "table: mart.t\ndescription: x\nkey: [b]\ncolumns: [{name: a, type: INTEGER, source: own, description: a}]\n",
+            "key",
+        ),
+        (
+            "table: mart.t\ndescription: x\nkey: [a]\ncolumns: [{name: a, type: INTEGER, source: ours, description: a}]\n",
+            "source must be one of",
+        ),
+        (
+            "table: mart.t\ndescription: x\nkey: [a]\ncolumns: [{name: a, type: INTEGER, source: own}]\n",
+            "needs a description",
+        ),
+        (
+            "table: mart.t\ndescription: x\nkey: [a]\ncolumns: [{name: 'a; DROP', type: INTEGER, source: own, description: a}]\n",
+            "must match",
+        ),
+        (
+            "table: mart.t\ndescription: x\nkey: [a]\ncolumns: [{name: a, type: INTEGER, source: own, description: a}]\n"
+            "rules: [{name: r, description: r, sql: 'a > 1; DROP TABLE x'}]\n",
+            "no ';'",
+        ),
         ("table: [\n", "not valid YAML"),
     ],
 )
@@ -102,7 +117,7 @@ def test_a_broken_contract_is_refused_naming_its_file(tmp_path: Path, text: str,
 def test_comments_with_quotes_are_stored_verbatim(tmp_path: Path):
     (tmp_path / "mart").mkdir()
     (tmp_path / "mart" / "t.yml").write_text(
-        "table: mart.t\ndescription: \"it's a table; DROP TABLE x --\"\nkey: [a]\n"
+        'table: mart.t\ndescription: "it\'s a table; DROP TABLE x --"\nkey: [a]\n'
         "columns: [{name: a, type: INTEGER, source: own, description: \"the 'a' column\"}]\n",
         encoding="utf-8",
     )
@@ -111,4 +126,6 @@ def test_comments_with_quotes_are_stored_verbatim(tmp_path: Path):
     con.execute("CREATE SCHEMA mart; CREATE TABLE mart.t (a INTEGER)")
     contracts.apply_comments(con, [c])
     assert con.execute("SELECT comment FROM duckdb_tables() WHERE table_name = 't'").fetchall() == [(c.description,)]
-    assert con.execute("SELECT comment FROM duckdb_columns() WHERE table_name = 't'").fetchall() == [(c.columns[0].comment,)]
+    assert con.execute("SELECT comment FROM duckdb_columns() WHERE table_name = 't'").fetchall() == [
+        (c.columns[0].comment,)
+    ]

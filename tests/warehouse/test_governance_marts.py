@@ -47,9 +47,16 @@ KEYS = {
 }
 INDICATOR_COUNTS = ("indicators", "indicators_green", "indicators_yellow", "indicators_red", "indicators_without_value")
 SUMMARY_COUNTS = (
-    "objectives_met", "objectives_partly_met", "objectives_not_met", "objectives_not_assessed",
-    "assignments_done", "assignments_ongoing", "assignments_not_started", "assignments_delayed",
-    "assignments_cancelled", *INDICATOR_COUNTS,
+    "objectives_met",
+    "objectives_partly_met",
+    "objectives_not_met",
+    "objectives_not_assessed",
+    "assignments_done",
+    "assignments_ongoing",
+    "assignments_not_started",
+    "assignments_delayed",
+    "assignments_cancelled",
+    *INDICATOR_COUNTS,
 )
 
 
@@ -75,23 +82,30 @@ def period_end(period: str) -> dt.date:
 class Inputs:
     """Everything the warehouse is built from; tuples in the tables' column order."""
 
-    values: list[tuple] = field(default_factory=list)        # kpi, municipality, year, gender, value
-    kpis: dict[str, str] = field(default_factory=dict)       # kpi_id -> title
-    goal_kpis: list[tuple] = field(default_factory=list)     # focus, goal, kpi, higher_is_better, is_local
-    local_kpis: list[tuple] = field(default_factory=list)    # focus, kpi, title
+    values: list[tuple] = field(default_factory=list)  # kpi, municipality, year, gender, value
+    kpis: dict[str, str] = field(default_factory=dict)  # kpi_id -> title
+    goal_kpis: list[tuple] = field(default_factory=list)  # focus, goal, kpi, higher_is_better, is_local
+    local_kpis: list[tuple] = field(default_factory=list)  # focus, kpi, title
     local_values: list[tuple] = field(default_factory=list)  # focus, kpi, municipality, year, gender, value
-    org_units: list[tuple] = field(default_factory=list)     # focus, unit, parent, title, kind
-    objectives: list[tuple] = field(default_factory=list)    # focus, id, unit, title, goals
-    assignments: list[tuple] = field(default_factory=list)   # focus, id, title, decision_ref, decided_on, unit, deadline, goals
-    activities: list[tuple] = field(default_factory=list)    # focus, id, parent, title
-    indicators: list[tuple] = field(default_factory=list)    # focus, parent, kpi, year, target, warning, higher, is_local
+    org_units: list[tuple] = field(default_factory=list)  # focus, unit, parent, title, kind
+    objectives: list[tuple] = field(default_factory=list)  # focus, id, unit, title, goals
+    assignments: list[tuple] = field(
+        default_factory=list
+    )  # focus, id, title, decision_ref, decided_on, unit, deadline, goals
+    activities: list[tuple] = field(default_factory=list)  # focus, id, parent, title
+    indicators: list[tuple] = field(default_factory=list)  # focus, parent, kpi, year, target, warning, higher, is_local
     assessments: list[tuple] = field(default_factory=list)  # focus, object, period, assessment, status, comment, by
 
 
 def make_inputs() -> Inputs:
     i = Inputs()
-    i.kpis = {"N00001": "Andel behöriga lärare", "N00002": "Väntetid i dagar", "N00003": "Antal besök",
-              "N00004": "Utsläpp per invånare", "N00005": "Nytt nyckeltal utan värden"}
+    i.kpis = {
+        "N00001": "Andel behöriga lärare",
+        "N00002": "Väntetid i dagar",
+        "N00003": "Antal besök",
+        "N00004": "Utsläpp per invånare",
+        "N00005": "Nytt nyckeltal utan värden",
+    }
     # N00001, higher is better: every municipality 2018-2025; the focus rises with a dip in 2023.
     focus_n1 = {2018: 60.0, 2019: 65.0, 2020: 70.0, 2021: 72.0, 2022: 78.0, 2023: 74.0, 2024: 82.0, 2025: 81.0}
     for year in range(2018, 2026):
@@ -104,8 +118,11 @@ def make_inputs() -> Inputs:
         for n, unit in enumerate(MUNICIPALITIES):
             if unit == FOCUS and year == 2023:
                 continue
-            value = {2020: 9.0, 2021: 8.0, 2022: 6.5, 2024: 6.0, 2025: 11.5, 2026: 4.5}[year] if unit == FOCUS else (
-                3.0 + (n * 5 + year) % 9)
+            value = (
+                {2020: 9.0, 2021: 8.0, 2022: 6.5, 2024: 6.0, 2025: 11.5, 2026: 4.5}[year]
+                if unit == FOCUS
+                else (3.0 + (n * 5 + year) % 9)
+            )
             i.values.append(("N00002", unit, year, "T", value))
     # N00003: an indicator KPI that kpis.csv does not name (no band); the focus only, two years.
     i.values += [("N00003", FOCUS, 2021, "T", 90.0), ("N00003", FOCUS, 2022, "T", 120.0)]
@@ -114,16 +131,20 @@ def make_inputs() -> Inputs:
     # N00005: an indicator without any value.
 
     i.goal_kpis = [
-        (FOCUS, 4, "N00001", True, False), (FOCUS, 3, "N00002", False, False), (FOCUS, 10, "N00002", False, False),
-        (FOCUS, 13, "N00004", False, False), (FOCUS, 11, "VAD0001", False, True),
+        (FOCUS, 4, "N00001", True, False),
+        (FOCUS, 3, "N00002", False, False),
+        (FOCUS, 10, "N00002", False, False),
+        (FOCUS, 13, "N00004", False, False),
+        (FOCUS, 11, "VAD0001", False, True),
         (OTHER_FOCUS, 4, "N00001", True, False),
     ]
     i.local_kpis = [(FOCUS, "VAD0001", "Nöjdhet med hamnen (lokal)")]
     i.local_values = [
-        (FOCUS, "VAD0001", FOCUS, 2023, "T", 9.0), (FOCUS, "VAD0001", FOCUS, 2024, "T", 11.0),
+        (FOCUS, "VAD0001", FOCUS, 2023, "T", 9.0),
+        (FOCUS, "VAD0001", FOCUS, 2024, "T", 11.0),
         (FOCUS, "VAD0001", FOCUS, 2025, "T", 14.0),
-        (FOCUS, "VAD0001", FOCUS, 2025, "K", 1.0),      # not gender T
-        (FOCUS, "VAD0001", "0506", 2025, "T", 3.0),     # a peer's value: not the focus's
+        (FOCUS, "VAD0001", FOCUS, 2025, "K", 1.0),  # not gender T
+        (FOCUS, "VAD0001", "0506", 2025, "T", 3.0),  # a peer's value: not the focus's
     ]
 
     i.org_units = [
@@ -144,29 +165,47 @@ def make_inputs() -> Inputs:
         (OTHER_FOCUS, "O1", "KF", "Annan kommuns målbild", "4"),
     ]
     i.assignments = [
-        (FOCUS, "A1", "Utveckla hamnen och siloområdet", "KF § 45/2023", dt.date(2023, 5, 1), "KS",
-         dt.date(2025, 12, 31), "11"),
-        (FOCUS, "A2", "Fria arbetsskor för omsorgspersonal", "KF § 12/2024", dt.date(2024, 2, 1), "BUF",
-         dt.date(2026, 6, 30), "4;3"),
+        (
+            FOCUS,
+            "A1",
+            "Utveckla hamnen och siloområdet",
+            "KF § 45/2023",
+            dt.date(2023, 5, 1),
+            "KS",
+            dt.date(2025, 12, 31),
+            "11",
+        ),
+        (
+            FOCUS,
+            "A2",
+            "Fria arbetsskor för omsorgspersonal",
+            "KF § 12/2024",
+            dt.date(2024, 2, 1),
+            "BUF",
+            dt.date(2026, 6, 30),
+            "4;3",
+        ),
         (FOCUS, "A3", "Naturreservat på Tycklinge udde", "KF § 7/2025", dt.date(2025, 1, 20), "KLF", None, "13"),
         (FOCUS, "A4", "Utred ny simhall", "KF § 3/2022", dt.date(2022, 3, 1), "KLF", dt.date(2024, 12, 31), "3"),
     ]
     i.activities = [
-        (FOCUS, "ACT1", "O1", "Läxhjälp"), (FOCUS, "ACT2", "O1", "Mentorskap"),
-        (FOCUS, "ACT3", "A2", "Upphandla skor"), (FOCUS, "ACT4", "A1", "Detaljplan"),
+        (FOCUS, "ACT1", "O1", "Läxhjälp"),
+        (FOCUS, "ACT2", "O1", "Mentorskap"),
+        (FOCUS, "ACT3", "A2", "Upphandla skor"),
+        (FOCUS, "ACT4", "A1", "Detaljplan"),
     ]
     i.indicators = [
         (FOCUS, "O1", "N00001", None, 80.0, 70.0, True, False),
-        (FOCUS, "O1", "N00001", 2025, 85.0, 75.0, True, False),   # overrides the blank row in 2025
+        (FOCUS, "O1", "N00001", 2025, 85.0, 75.0, True, False),  # overrides the blank row in 2025
         (FOCUS, "O1", "VAD0001", None, 10.0, None, False, True),  # local, lower is better, no warning
         (FOCUS, "O2", "N00002", None, 5.0, 8.0, False, False),
         (FOCUS, "O2", "N00001", None, 60.0, None, True, False),
-        (FOCUS, "O2", "N00001", 2027, 90.0, None, True, False),   # a target year without a value
+        (FOCUS, "O2", "N00001", 2027, 90.0, None, True, False),  # a target year without a value
         (FOCUS, "O3", "N00003", None, 100.0, None, True, False),  # not in kpis.csv: no band
         (FOCUS, "O4", "N00001", None, 50.0, 45.0, True, False),
-        (FOCUS, "A1", "N00002", 2024, 4.0, 7.0, False, False),    # a target for 2024 only
+        (FOCUS, "A1", "N00002", 2024, 4.0, 7.0, False, False),  # a target for 2024 only
         (FOCUS, "A2", "VAD0001", None, 12.0, 15.0, False, True),
-        (FOCUS, "A3", "N00005", None, 1.0, None, True, False),    # never a value
+        (FOCUS, "A3", "N00005", None, 1.0, None, True, False),  # never a value
         (OTHER_FOCUS, "O1", "N00001", None, 40.0, None, True, False),
     ]
     i.assessments = [
@@ -212,38 +251,73 @@ def build(con: duckdb.DuckDBPyConnection, i: Inputs) -> None:
     """The warehouse from ``i``, then every mart."""
     ensure_schema(con)
     con.execute("INSERT INTO core.municipality VALUES ('0000', 'Riket', 'L', false)")
-    insert(con, "INSERT INTO core.municipality VALUES (?, ?, 'K', false)",
-           [(u, f"Kommun {u}") for u in MUNICIPALITIES])
-    insert(con, "INSERT INTO core.kpi (kpi_id, title, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?)",
-           [(k, t, NOW, NOW) for k, t in i.kpis.items()])
-    insert(con, "INSERT INTO core.kpi_value (kpi_id, municipality_id, year, gender, value, first_seen_at, "
-           "last_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)", [(*v, NOW, NOW) for v in i.values])
+    insert(con, "INSERT INTO core.municipality VALUES (?, ?, 'K', false)", [(u, f"Kommun {u}") for u in MUNICIPALITIES])
+    insert(
+        con,
+        "INSERT INTO core.kpi (kpi_id, title, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?)",
+        [(k, t, NOW, NOW) for k, t in i.kpis.items()],
+    )
+    insert(
+        con,
+        "INSERT INTO core.kpi_value (kpi_id, municipality_id, year, gender, value, first_seen_at, "
+        "last_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(*v, NOW, NOW) for v in i.values],
+    )
     insert(con, "INSERT INTO mapping.goal VALUES (?, ?, ?, NULL)", [(g, f"Mål {g}", f"Goal {g}") for g in range(1, 18)])
     for focus, peer in ((FOCUS, "0506"), (OTHER_FOCUS, "0511")):
-        insert(con, "INSERT INTO mapping.model_municipality VALUES (?, ?, ?, ?)",
-               [(focus, focus, "focus", f"model {focus}"), (focus, peer, "peer", f"model {focus}")])
-        con.execute("INSERT INTO mapping.model (focus_municipality_id, model_name) VALUES (?, ?)",
-                    [focus, f"model {focus}"])
-    insert(con, "INSERT INTO mapping.goal_kpi (focus_municipality_id, goal, kpi_id, higher_is_better, is_local) "
-           "VALUES (?, ?, ?, ?, ?)", i.goal_kpis)
+        insert(
+            con,
+            "INSERT INTO mapping.model_municipality VALUES (?, ?, ?, ?)",
+            [(focus, focus, "focus", f"model {focus}"), (focus, peer, "peer", f"model {focus}")],
+        )
+        con.execute(
+            "INSERT INTO mapping.model (focus_municipality_id, model_name) VALUES (?, ?)", [focus, f"model {focus}"]
+        )
+    insert(
+        con,
+        "INSERT INTO mapping.goal_kpi (focus_municipality_id, goal, kpi_id, higher_is_better, is_local) "
+        "VALUES (?, ?, ?, ?, ?)",
+        i.goal_kpis,
+    )
     insert(con, "INSERT INTO mapping.local_kpi (focus_municipality_id, kpi_id, title) VALUES (?, ?, ?)", i.local_kpis)
     insert(con, "INSERT INTO mapping.local_value VALUES (?, ?, ?, ?, ?, ?)", i.local_values)
-    insert(con, "INSERT INTO mapping.org_unit (focus_municipality_id, unit_id, parent_id, title, kind) "
-           "VALUES (?, ?, ?, ?, ?)", i.org_units)
-    insert(con, "INSERT INTO mapping.objective (focus_municipality_id, objective_id, unit_id, title, goals) "
-           "VALUES (?, ?, ?, ?, ?)", i.objectives)
-    insert(con, "INSERT INTO mapping.assignment (focus_municipality_id, assignment_id, title, decision_ref, "
-           "decided_on, unit_id, deadline, goals) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", i.assignments)
+    insert(
+        con,
+        "INSERT INTO mapping.org_unit (focus_municipality_id, unit_id, parent_id, title, kind) VALUES (?, ?, ?, ?, ?)",
+        i.org_units,
+    )
+    insert(
+        con,
+        "INSERT INTO mapping.objective (focus_municipality_id, objective_id, unit_id, title, goals) "
+        "VALUES (?, ?, ?, ?, ?)",
+        i.objectives,
+    )
+    insert(
+        con,
+        "INSERT INTO mapping.assignment (focus_municipality_id, assignment_id, title, decision_ref, "
+        "decided_on, unit_id, deadline, goals) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        i.assignments,
+    )
     insert(con, "INSERT INTO mapping.object_goal VALUES (?, ?, ?, ?)", object_goals(i))
     kind = kinds(i)
-    insert(con, "INSERT INTO mapping.activity (focus_municipality_id, activity_id, parent_id, parent_kind, title) "
-           "VALUES (?, ?, ?, ?, ?)", [(f, a, p, kind[(f, p)], t) for f, a, p, t in i.activities])
-    insert(con, "INSERT INTO mapping.indicator (focus_municipality_id, parent_id, parent_kind, kpi_id, year, "
-           "target_value, warning_value, higher_is_better, is_local) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-           [(f, p, kind[(f, p)], k, y, t, w, h, loc) for f, p, k, y, t, w, h, loc in i.indicators])
-    insert(con, "INSERT INTO mapping.assessment (focus_municipality_id, object_id, object_kind, period, period_end, "
-           "assessment, status, comment, assessed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-           [(f, o, kind[(f, o)], p, period_end(p), a, s, c, b) for f, o, p, a, s, c, b in i.assessments])
+    insert(
+        con,
+        "INSERT INTO mapping.activity (focus_municipality_id, activity_id, parent_id, parent_kind, title) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [(f, a, p, kind[(f, p)], t) for f, a, p, t in i.activities],
+    )
+    insert(
+        con,
+        "INSERT INTO mapping.indicator (focus_municipality_id, parent_id, parent_kind, kpi_id, year, "
+        "target_value, warning_value, higher_is_better, is_local) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(f, p, kind[(f, p)], k, y, t, w, h, loc) for f, p, k, y, t, w, h, loc in i.indicators],
+    )
+    insert(
+        con,
+        "INSERT INTO mapping.assessment (focus_municipality_id, object_id, object_kind, period, period_end, "
+        "assessment, status, comment, assessed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(f, o, kind[(f, o)], p, period_end(p), a, s, c, b) for f, o, p, a, s, c, b in i.assessments],
+    )
     build_marts(con)
 
 
@@ -266,8 +340,7 @@ def quartile_band(i: Inputs, focus: str, kpi: str, year: int) -> str | None:
     if not polarity:
         return None
     higher = polarity[0]
-    reported = {v[1]: v[4] for v in i.values if v[0] == kpi and v[2] == year and v[3] == "T"
-                and v[1] in MUNICIPALITIES}
+    reported = {v[1]: v[4] for v in i.values if v[0] == kpi and v[2] == year and v[3] == "T" and v[1] in MUNICIPALITIES}
     if focus not in reported or len(reported) < 20:
         return None
     mine = reported[focus]
@@ -312,15 +385,24 @@ def expected_indicator_followup(i: Inputs) -> list[dict[str, Any]]:
             row = next((r for r in targets if r[3] == year), None) or next((r for r in targets if r[3] is None), None)
             target, warning, higher = (row[4], row[5], row[6]) if row else (None, None, newest[6])
             window = [(y, values[y]) for y in sorted(values) if y <= year][-5:]
-            rows.append({
-                "focus_municipality_id": focus, "parent_id": parent, "kpi_id": kpi, "year": year,
-                "value": value, "target_value": target, "warning_value": warning, "higher_is_better": higher,
-                "target_band": target_band(value, target, warning, higher),
-                "band": quartile_band(i, focus, kpi, year) if value is not None else None,
-                "change_1y": value - values[year - 1] if value is not None and year - 1 in values else None,
-                "trend_slope": slope(window) if value is not None and len(window) >= 3 else None,
-                "kpi_title": titles.get(kpi), "is_local": is_local,
-            })
+            rows.append(
+                {
+                    "focus_municipality_id": focus,
+                    "parent_id": parent,
+                    "kpi_id": kpi,
+                    "year": year,
+                    "value": value,
+                    "target_value": target,
+                    "warning_value": warning,
+                    "higher_is_better": higher,
+                    "target_band": target_band(value, target, warning, higher),
+                    "band": quartile_band(i, focus, kpi, year) if value is not None else None,
+                    "change_1y": value - values[year - 1] if value is not None and year - 1 in values else None,
+                    "trend_slope": slope(window) if value is not None and len(window) >= 3 else None,
+                    "kpi_title": titles.get(kpi),
+                    "is_local": is_local,
+                }
+            )
     return rows
 
 
@@ -373,15 +455,23 @@ def expected_objective_followup(i: Inputs, followup: list[dict]) -> list[dict[st
     for focus, obj, unit, title, _ in i.objectives:
         for period in periods(i, focus):
             row, carried = state(i, focus, obj, period)
-            rows.append({
-                "focus_municipality_id": focus, "objective_id": obj, "period": period,
-                "unit_id": unit, "unit_title": unit_titles.get((focus, unit)), "title": title,
-                "goals": goals_text(i, focus, obj),
-                "assessment": row[3] if row else None, "comment": row[5] if row else None,
-                "assessed_by": row[6] if row else None, "is_carried_forward": carried,
-                **indicator_counts(i, focus, obj, period, followup),
-                **activity_counts(i, focus, obj, period),
-            })
+            rows.append(
+                {
+                    "focus_municipality_id": focus,
+                    "objective_id": obj,
+                    "period": period,
+                    "unit_id": unit,
+                    "unit_title": unit_titles.get((focus, unit)),
+                    "title": title,
+                    "goals": goals_text(i, focus, obj),
+                    "assessment": row[3] if row else None,
+                    "comment": row[5] if row else None,
+                    "assessed_by": row[6] if row else None,
+                    "is_carried_forward": carried,
+                    **indicator_counts(i, focus, obj, period, followup),
+                    **activity_counts(i, focus, obj, period),
+                }
+            )
     return rows
 
 
@@ -392,19 +482,31 @@ def expected_assignment_followup(i: Inputs, followup: list[dict]) -> list[dict[s
             row, carried = state(i, focus, obj, period)
             status = row[4] if row else None
             overdue = deadline is not None and deadline < period_end(period) and status not in ("klart", "avbrutet")
-            rows.append({
-                "focus_municipality_id": focus, "assignment_id": obj, "period": period,
-                "unit_id": unit, "title": title, "decision_ref": ref, "decided_on": decided, "deadline": deadline,
-                "status": status, "assessment": row[3] if row else None, "comment": row[5] if row else None,
-                "is_carried_forward": carried, "is_overdue": overdue,
-                **activity_counts(i, focus, obj, period),
-                **indicator_counts(i, focus, obj, period, followup),
-            })
+            rows.append(
+                {
+                    "focus_municipality_id": focus,
+                    "assignment_id": obj,
+                    "period": period,
+                    "unit_id": unit,
+                    "title": title,
+                    "decision_ref": ref,
+                    "decided_on": decided,
+                    "deadline": deadline,
+                    "status": status,
+                    "assessment": row[3] if row else None,
+                    "comment": row[5] if row else None,
+                    "is_carried_forward": carried,
+                    "is_overdue": overdue,
+                    **activity_counts(i, focus, obj, period),
+                    **indicator_counts(i, focus, obj, period, followup),
+                }
+            )
     return rows
 
 
 def summarise(objectives: list[dict], assignments: list[dict]) -> dict[str, int]:
     """The assessment, status and indicator counts over some objective and assignment rows."""
+
     def by(rows: list[dict], column: str, value: str | None) -> int:
         return sum(1 for r in rows if r[column] == value)
 
@@ -441,8 +543,13 @@ def expected_unit_summary(i: Inputs, objectives: list[dict], assignments: list[d
     for focus, unit in sorted(units):
         for period in periods(i, focus):
             mine = [
-                [r for r in table if r["focus_municipality_id"] == focus and r["period"] == period
-                 and under(focus, r["unit_id"], unit)]
+                [
+                    r
+                    for r in table
+                    if r["focus_municipality_id"] == focus
+                    and r["period"] == period
+                    and under(focus, r["unit_id"], unit)
+                ]
                 for table in (objectives, assignments)
             ]
             rows.append({"focus_municipality_id": focus, "unit_id": unit, "period": period, **summarise(*mine)})
@@ -459,14 +566,25 @@ def expected_goal_followup(i: Inputs, objectives: list[dict], assignments: list[
             kpis |= {r[2] for r in i.indicators if r[0] == focus and r[1] in linked}
             for period in periods(i, focus):
                 mine = [
-                    [r for r in table if r["focus_municipality_id"] == focus and r["period"] == period
-                     and r[key] in linked]
+                    [
+                        r
+                        for r in table
+                        if r["focus_municipality_id"] == focus and r["period"] == period and r[key] in linked
+                    ]
                     for table, key in ((objectives, "objective_id"), (assignments, "assignment_id"))
                 ]
                 counts = summarise(*mine)
-                rows.append({"focus_municipality_id": focus, "goal": goal, "period": period,
-                             "objectives": counts.pop("objectives"), "assignments": counts.pop("assignments"),
-                             "kpis": len(kpis), **counts})
+                rows.append(
+                    {
+                        "focus_municipality_id": focus,
+                        "goal": goal,
+                        "period": period,
+                        "objectives": counts.pop("objectives"),
+                        "assignments": counts.pop("assignments"),
+                        "kpis": len(kpis),
+                        **counts,
+                    }
+                )
     return rows
 
 
@@ -511,7 +629,8 @@ def assert_table_equals(con: duckdb.DuckDBPyConnection, table: str, expected: li
     assert sorted(got, key=repr) == sorted(want, key=repr), f"{table}: keys differ"
     problems = [
         f"{table} {k} {column}: mart {got[k][column]!r}, expected {row[column]!r}"
-        for k, row in want.items() for column in names
+        for k, row in want.items()
+        for column in names
         if not same(got[k][column], row[column])
     ]
     assert not problems, f"{len(problems)} differences:\n" + "\n".join(problems[:20])
@@ -559,11 +678,16 @@ def test_the_cases_are_covered(expected) -> None:
     assert any(r["is_overdue"] for r in assignments) and not all(r["is_overdue"] for r in assignments)
     assert any(r["activities_done"] for r in objectives) and any(r["indicators_without_value"] for r in assignments)
     assert {r["period"] for r in objectives if r["focus_municipality_id"] == FOCUS} == {
-        "2025", "2026-04", "2026-T1", "2026-08"}
+        "2025",
+        "2026-04",
+        "2026-T1",
+        "2026-08",
+    }
 
 
 def test_worked_examples(warehouse) -> None:
     """A few cells worked out by hand, the rules in the issue's words."""
+
     def one(sql: str, *params: Any) -> tuple:
         rows = warehouse.execute(sql, list(params)).fetchall()
         assert len(rows) == 1, rows
@@ -572,29 +696,48 @@ def test_worked_examples(warehouse) -> None:
     focus = f"focus_municipality_id = '{FOCUS}'"
     # 2025's own target (85, warning 75) overrides the blank row (80, 70): 81 is yellow; in 2024
     # the blank row applies and 82 is green. 2026-T1 still uses 2025 (no 2026 value yet).
-    assert one("SELECT target_value, warning_value, target_band FROM mart.indicator_followup "
-               f"WHERE {focus} AND parent_id = 'O1' AND kpi_id = 'N00001' AND year = 2025") == (85.0, 75.0, "yellow")
-    assert one("SELECT target_value, target_band FROM mart.indicator_followup "
-               f"WHERE {focus} AND parent_id = 'O1' AND kpi_id = 'N00001' AND year = 2024") == (80.0, "green")
+    assert one(
+        "SELECT target_value, warning_value, target_band FROM mart.indicator_followup "
+        f"WHERE {focus} AND parent_id = 'O1' AND kpi_id = 'N00001' AND year = 2025"
+    ) == (85.0, 75.0, "yellow")
+    assert one(
+        "SELECT target_value, target_band FROM mart.indicator_followup "
+        f"WHERE {focus} AND parent_id = 'O1' AND kpi_id = 'N00001' AND year = 2024"
+    ) == (80.0, "green")
     # trend over 2021-2025 (72, 78, 74, 82, 81): slope 22 / 10 = 2.2 per year
-    assert one("SELECT trend_slope FROM mart.indicator_followup "
-               f"WHERE {focus} AND parent_id = 'O1' AND kpi_id = 'N00001' AND year = 2025")[0] == pytest.approx(2.2)
+    assert one(
+        "SELECT trend_slope FROM mart.indicator_followup "
+        f"WHERE {focus} AND parent_id = 'O1' AND kpi_id = 'N00001' AND year = 2025"
+    )[0] == pytest.approx(2.2)
     # O3: 2026-04 and 2026-T1 both end on 30 April; 2026-T1 shows 2026-04's row, carried forward
-    assert one("SELECT assessment, is_carried_forward FROM mart.objective_followup "
-               f"WHERE {focus} AND objective_id = 'O3' AND period = '2026-T1'") == ("uppfyllt", True)
+    assert one(
+        "SELECT assessment, is_carried_forward FROM mart.objective_followup "
+        f"WHERE {focus} AND objective_id = 'O3' AND period = '2026-T1'"
+    ) == ("uppfyllt", True)
     # A2 (deadline 30 June 2026) is försenat since 2026-T1: overdue in 2026-08, not in 2026-T1
-    assert one("SELECT status, is_carried_forward, is_overdue FROM mart.assignment_followup "
-               f"WHERE {focus} AND assignment_id = 'A2' AND period = '2026-08'") == ("försenat", True, True)
-    assert one("SELECT is_overdue FROM mart.assignment_followup "
-               f"WHERE {focus} AND assignment_id = 'A2' AND period = '2026-T1'") == (False,)
+    assert one(
+        "SELECT status, is_carried_forward, is_overdue FROM mart.assignment_followup "
+        f"WHERE {focus} AND assignment_id = 'A2' AND period = '2026-08'"
+    ) == ("försenat", True, True)
+    assert one(
+        f"SELECT is_overdue FROM mart.assignment_followup WHERE {focus} AND assignment_id = 'A2' AND period = '2026-T1'"
+    ) == (False,)
     # the root counts every objective of its model
-    assert one("SELECT objectives, assignments FROM mart.unit_summary "
-               "WHERE focus_municipality_id = ? AND unit_id = 'KF' AND period = '2026-08'", FOCUS) == (4, 4)
+    assert one(
+        "SELECT objectives, assignments FROM mart.unit_summary "
+        "WHERE focus_municipality_id = ? AND unit_id = 'KF' AND period = '2026-08'",
+        FOCUS,
+    ) == (4, 4)
     # 17 goals in every period, per model; the other model has only its own period
-    assert warehouse.execute("SELECT focus_municipality_id, period, count(*) FROM mart.goal_followup "
-                             "GROUP BY ALL ORDER BY ALL").fetchall() == [
-        (FOCUS, "2025", 17), (FOCUS, "2026-04", 17), (FOCUS, "2026-08", 17), (FOCUS, "2026-T1", 17),
-        (OTHER_FOCUS, "2025-T2", 17)]
+    assert warehouse.execute(
+        "SELECT focus_municipality_id, period, count(*) FROM mart.goal_followup GROUP BY ALL ORDER BY ALL"
+    ).fetchall() == [
+        (FOCUS, "2025", 17),
+        (FOCUS, "2026-04", 17),
+        (FOCUS, "2026-08", 17),
+        (FOCUS, "2026-T1", 17),
+        (OTHER_FOCUS, "2025-T2", 17),
+    ]
 
 
 #: The README's example queries, verbatim but for the focus municipality, which is bound.
@@ -631,8 +774,9 @@ ORDER BY committee;
 def test_the_readme_queries(warehouse) -> None:
     overdue = warehouse.execute(OVERDUE_PER_COMMITTEE, {"focus": FOCUS}).fetchall()
     # A2 (Barn- och utbildningsförvaltningen, under the nämnd) is försenat past its deadline
-    assert overdue == [("Barn- och utbildningsnämnden", "A2", "Fria arbetsskor för omsorgspersonal",
-                        dt.date(2026, 6, 30), "försenat")]
+    assert overdue == [
+        ("Barn- och utbildningsnämnden", "A2", "Fria arbetsskor för omsorgspersonal", dt.date(2026, 6, 30), "försenat")
+    ]
     met = warehouse.execute(OBJECTIVES_MET_PER_COMMITTEE, {"focus": FOCUS}).fetchall()
     # BUN: O1 uppfyllt (carried from 2026-T1), O2 ej uppfyllt; KS: O3 (under KLF) uppfyllt, O4 never assessed
     assert met == [("Barn- och utbildningsnämnden", 2, 1, 0, 1, 0), ("Kommunstyrelsen", 2, 1, 0, 0, 1)]
@@ -655,13 +799,19 @@ def test_the_publish_gate_refuses_a_broken_count(warehouse, tmp_path: Path) -> N
         assert not report.passed
         assert any("indicator_bands_within_indicators" in f for f in report.failures)
     finally:
-        warehouse.execute("DELETE FROM mart.unit_summary; INSERT INTO mart.unit_summary SELECT * FROM saved; "
-                          "DROP TABLE saved")
+        warehouse.execute(
+            "DELETE FROM mart.unit_summary; INSERT INTO mart.unit_summary SELECT * FROM saved; DROP TABLE saved"
+        )
 
 
 def test_a_model_without_governance_files_builds_them_empty(inputs: Inputs, tmp_path: Path) -> None:
-    bare = Inputs(values=inputs.values, kpis=inputs.kpis, goal_kpis=inputs.goal_kpis,
-                  local_kpis=inputs.local_kpis, local_values=inputs.local_values)
+    bare = Inputs(
+        values=inputs.values,
+        kpis=inputs.kpis,
+        goal_kpis=inputs.goal_kpis,
+        local_kpis=inputs.local_kpis,
+        local_values=inputs.local_values,
+    )
     con = duckdb.connect()
     try:
         build(con, bare)
@@ -674,8 +824,9 @@ def test_a_model_without_governance_files_builds_them_empty(inputs: Inputs, tmp_
         con.close()
 
 
-def test_a_broken_governance_file_stops_the_refresh_and_publishes_nothing(built_warehouse, tmp_path, plain_refresh,
-                                                                          shared_kolada):
+def test_a_broken_governance_file_stops_the_refresh_and_publishes_nothing(
+    built_warehouse, tmp_path, plain_refresh, shared_kolada
+):
     """The refresh runs the same checks as `kolada mappings check`: a status on an objective is
     an error with file and line, and the published warehouse stays byte for byte."""
     import hashlib
@@ -688,7 +839,7 @@ def test_a_broken_governance_file_stops_the_refresh_and_publishes_nothing(built_
     shutil.copytree(DEFAULT_MODEL_DIR, model)
     assessments = model / "assessments.csv"
     lines = assessments.read_text(encoding="utf-8").splitlines()
-    objective = next(i for i, line in enumerate(lines) if line.startswith("MB-") and "\"" not in line)
+    objective = next(i for i, line in enumerate(lines) if line.startswith("MB-") and '"' not in line)
     cells = lines[objective].split(",")
     cells[3] = "pågår"  # a status on an objective
     lines[objective] = ",".join(cells)

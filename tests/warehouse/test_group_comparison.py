@@ -18,9 +18,24 @@ import pytest
 from kolada_pipeline.followup import DEFAULT_MODEL_DIR, load_model, load_retired_kpis
 from kolada_pipeline.followup.reference import REFERENCE_DIR
 
-COLUMNS = ["focus_municipality_id", "kpi_id", "year", "gender", "group_id", "group_title", "group_role", "members",
-           "members_with_value", "group_mean", "group_median", "focus_value", "focus_minus_group_mean",
-           "focus_rank_in_group", "compared_count", "higher_is_better"]
+COLUMNS = [
+    "focus_municipality_id",
+    "kpi_id",
+    "year",
+    "gender",
+    "group_id",
+    "group_title",
+    "group_role",
+    "members",
+    "members_with_value",
+    "group_mean",
+    "group_median",
+    "focus_value",
+    "focus_minus_group_mean",
+    "focus_rank_in_group",
+    "compared_count",
+    "higher_is_better",
+]
 SIMILAR = re.compile(r"^Liknande kommuner,? (.+?), (.+), ([0-9]{4})$")
 
 
@@ -33,16 +48,21 @@ def expected_rows(snapshot) -> list[dict]:
     k_units = {uid for uid, u in units.items() if u["type"] == "K"}
     groups = {g["id"]: g for g in _envelope(snapshot.directory / "municipality_groups.json.gz")}
     k_members = {gid: {m["member_id"] for m in g["members"] if m["member_id"] in k_units} for gid, g in groups.items()}
-    areas = {row["operating_area"]: row["area"]
-             for row in csv.DictReader((REFERENCE_DIR / "comparison_areas.csv").open(encoding="utf-8"))}
+    areas = {
+        row["operating_area"]: row["area"]
+        for row in csv.DictReader((REFERENCE_DIR / "comparison_areas.csv").open(encoding="utf-8"))
+    }
     kpi_area = {k["id"]: areas.get(k.get("operating_area") or "") for k in snapshot.kpis}
 
     model = load_model(DEFAULT_MODEL_DIR)
     focus = model.focus_municipality_id
     focus_title = units[focus]["title"]
     retired = set(load_retired_kpis()["id"].to_list())
-    kpis = {m.kpi_id: m.higher_is_better for m in model.kpis if not m.is_local and m.kpi_id not in retired
-            and m.kpi_id in {k["id"] for k in snapshot.kpis}}
+    kpis = {
+        m.kpi_id: m.higher_is_better
+        for m in model.kpis
+        if not m.is_local and m.kpi_id not in retired and m.kpi_id in {k["id"] for k in snapshot.kpis}
+    }
 
     # The focus's own similar-municipality groups, newest vintage per area.
     own: dict[str, tuple[int, str]] = {}
@@ -53,8 +73,9 @@ def expected_rows(snapshot) -> list[dict]:
             if area not in own or (vintage, -int(gid[1:])) > (own[area][0], -int(own[area][1][1:])):
                 own[area] = (vintage, gid)
     county = min(gid for gid, g in groups.items() if "läns kommuner" in g["title"] and focus in k_members[gid])
-    everyone = min((gid for gid in groups if k_members[gid] == k_units),
-                   key=lambda gid: (len(groups[gid]["members"]), gid))
+    everyone = min(
+        (gid for gid in groups if k_members[gid] == k_units), key=lambda gid: (len(groups[gid]["members"]), gid)
+    )
     model_groups = {own["övergripande"][1]: "similar_overall", county: "county", everyone: "all"}
 
     values: dict[tuple, float] = {}
@@ -75,17 +96,29 @@ def expected_rows(snapshot) -> list[dict]:
             members = k_members[gid]
             with_value = [values[(kpi, m, year, gender)] for m in members if (kpi, m, year, gender) in values]
             mean = sum(with_value) / len(with_value) if with_value else None
-            better = sum(1 for v in with_value if (v > mine if polarity else v < mine)) if polarity is not None else None
-            rows.append({
-                "focus_municipality_id": focus, "kpi_id": kpi, "year": year, "gender": gender, "group_id": gid,
-                "group_title": groups[gid]["title"], "group_role": role, "members": len(members),
-                "members_with_value": len(with_value), "group_mean": mean,
-                "group_median": statistics.median(with_value) if with_value else None,
-                "focus_value": mine, "focus_minus_group_mean": None if mean is None else mine - mean,
-                "focus_rank_in_group": None if better is None else 1 + better,
-                "compared_count": len(with_value) + (0 if focus in members else 1),
-                "higher_is_better": polarity,
-            })
+            better = (
+                sum(1 for v in with_value if (v > mine if polarity else v < mine)) if polarity is not None else None
+            )
+            rows.append(
+                {
+                    "focus_municipality_id": focus,
+                    "kpi_id": kpi,
+                    "year": year,
+                    "gender": gender,
+                    "group_id": gid,
+                    "group_title": groups[gid]["title"],
+                    "group_role": role,
+                    "members": len(members),
+                    "members_with_value": len(with_value),
+                    "group_mean": mean,
+                    "group_median": statistics.median(with_value) if with_value else None,
+                    "focus_value": mine,
+                    "focus_minus_group_mean": None if mean is None else mine - mean,
+                    "focus_rank_in_group": None if better is None else 1 + better,
+                    "compared_count": len(with_value) + (0 if focus in members else 1),
+                    "higher_is_better": polarity,
+                }
+            )
     return rows
 
 
@@ -162,4 +195,6 @@ def test_the_cross_check_finds_a_planted_mismatch(built_warehouse, tmp_path):
         )
         found = record_group_mean_mismatches(con, "check-2")
         assert len(found) == 1 and "Kolada's" in found[0]
-        assert con.execute("SELECT count(*) FROM meta.group_mean_mismatch WHERE run_id = 'check-2'").fetchall() == [(1,)]
+        assert con.execute("SELECT count(*) FROM meta.group_mean_mismatch WHERE run_id = 'check-2'").fetchall() == [
+            (1,)
+        ]

@@ -26,16 +26,41 @@ from kolada_pipeline.warehouse.schema import ensure_schema
 
 KEY = ["focus_municipality_id", "kpi_id", "year", "gender", "municipality_id"]
 FLOAT_COLUMNS = (
-    "value", "riket_value", "region_value", "municipalities_mean", "municipalities_median", "change_1y", "gender_gap",
+    "value",
+    "riket_value",
+    "region_value",
+    "municipalities_mean",
+    "municipalities_median",
+    "change_1y",
+    "gender_gap",
 )
 EXACT_COLUMNS = (
-    "rank", "ranked_count", "band", "better_than_3y_mean", "kpi_title", "municipality_title", "is_local",
+    "rank",
+    "ranked_count",
+    "band",
+    "better_than_3y_mean",
+    "kpi_title",
+    "municipality_title",
+    "is_local",
     "higher_is_better",
 )
 FOLLOWUP_COLUMNS = [
-    *KEY, "value", "riket_value", "region_value", "municipalities_mean", "municipalities_median", "rank",
-    "ranked_count", "band", "change_1y", "better_than_3y_mean", "gender_gap", "kpi_title", "municipality_title",
-    "is_local", "higher_is_better",
+    *KEY,
+    "value",
+    "riket_value",
+    "region_value",
+    "municipalities_mean",
+    "municipalities_median",
+    "rank",
+    "ranked_count",
+    "band",
+    "change_1y",
+    "better_than_3y_mean",
+    "gender_gap",
+    "kpi_title",
+    "municipality_title",
+    "is_local",
+    "higher_is_better",
 ]
 REL = 1e-9
 
@@ -103,8 +128,10 @@ def compute_expected(server) -> Expected:
 
     # Every value the model can show: Kolada's for its KPIs, its own for local KPIs.
     kolada_values = truth.filter(pl.col("kpi_id").is_in(kolada_ids))
-    local_values = model.local_values.filter(pl.col("kpi_id").is_in(local_ids)).select(kolada_values.columns).cast(
-        kolada_values.schema
+    local_values = (
+        model.local_values.filter(pl.col("kpi_id").is_in(local_ids))
+        .select(kolada_values.columns)
+        .cast(kolada_values.schema)
     )
     values = pl.concat([kolada_values, local_values])
 
@@ -151,9 +178,7 @@ def compute_expected(server) -> Expected:
         )
 
     def unit(name: str, unit_id: str | None) -> pl.DataFrame:
-        return values.filter(pl.col("municipality_id") == (unit_id or "")).select(
-            *part, pl.col("value").alias(name)
-        )
+        return values.filter(pl.col("municipality_id") == (unit_id or "")).select(*part, pl.col("value").alias(name))
 
     def by_gender(name: str, gender: str) -> pl.DataFrame:
         return values.filter(pl.col("gender") == gender).select(
@@ -184,34 +209,52 @@ def compute_expected(server) -> Expected:
         if higher is not None and r["value"] is not None and None not in previous:
             mean = (previous[0] + previous[1] + previous[2]) / 3
             better = r["value"] > mean if higher else r["value"] < mean
-        rows.append({
-            "focus_municipality_id": focus,
-            **{k: r[k] for k in KEY[1:]},
-            "value": r["value"],
-            "riket_value": r["riket_value"],
-            "region_value": r["region_value"],
-            "municipalities_mean": r["municipalities_mean"],
-            "municipalities_median": r["municipalities_median"],
-            "rank": rank,
-            "ranked_count": r["ranked_count"],
-            "band": _band(rank, r["ranked_count"]),
-            "change_1y": None if r["value"] is None or r["prev1"] is None else r["value"] - r["prev1"],
-            "better_than_3y_mean": better,
-            "gender_gap": (r["women"] - r["men"]) if r["gender"] == "T" and None not in (r["women"], r["men"]) else None,
-            "kpi_title": r["kpi_title"],
-            "municipality_title": r["municipality_title"],
-            "is_local": r["is_local"],
-            "higher_is_better": higher,
-        })
+        rows.append(
+            {
+                "focus_municipality_id": focus,
+                **{k: r[k] for k in KEY[1:]},
+                "value": r["value"],
+                "riket_value": r["riket_value"],
+                "region_value": r["region_value"],
+                "municipalities_mean": r["municipalities_mean"],
+                "municipalities_median": r["municipalities_median"],
+                "rank": rank,
+                "ranked_count": r["ranked_count"],
+                "band": _band(rank, r["ranked_count"]),
+                "change_1y": None if r["value"] is None or r["prev1"] is None else r["value"] - r["prev1"],
+                "better_than_3y_mean": better,
+                "gender_gap": (r["women"] - r["men"])
+                if r["gender"] == "T" and None not in (r["women"], r["men"])
+                else None,
+                "kpi_title": r["kpi_title"],
+                "municipality_title": r["municipality_title"],
+                "is_local": r["is_local"],
+                "higher_is_better": higher,
+            }
+        )
     followup = pl.DataFrame(
         rows,
         schema={
-            "focus_municipality_id": pl.String, "kpi_id": pl.String, "year": pl.Int32, "gender": pl.String,
-            "municipality_id": pl.String, "value": pl.Float64, "riket_value": pl.Float64,
-            "region_value": pl.Float64, "municipalities_mean": pl.Float64, "municipalities_median": pl.Float64,
-            "rank": pl.Int64, "ranked_count": pl.Int64, "band": pl.String, "change_1y": pl.Float64,
-            "better_than_3y_mean": pl.Boolean, "gender_gap": pl.Float64, "kpi_title": pl.String,
-            "municipality_title": pl.String, "is_local": pl.Boolean, "higher_is_better": pl.Boolean,
+            "focus_municipality_id": pl.String,
+            "kpi_id": pl.String,
+            "year": pl.Int32,
+            "gender": pl.String,
+            "municipality_id": pl.String,
+            "value": pl.Float64,
+            "riket_value": pl.Float64,
+            "region_value": pl.Float64,
+            "municipalities_mean": pl.Float64,
+            "municipalities_median": pl.Float64,
+            "rank": pl.Int64,
+            "ranked_count": pl.Int64,
+            "band": pl.String,
+            "change_1y": pl.Float64,
+            "better_than_3y_mean": pl.Boolean,
+            "gender_gap": pl.Float64,
+            "kpi_title": pl.String,
+            "municipality_title": pl.String,
+            "is_local": pl.Boolean,
+            "higher_is_better": pl.Boolean,
         },
     ).sort(KEY)
 
@@ -220,17 +263,35 @@ def compute_expected(server) -> Expected:
     for m in mappings:
         for goal in dict.fromkeys(m.goals):
             targets = [t for t in m.targets if t.split(".", 1)[0] == str(goal)]
-            goal_rows.append({
-                "focus_municipality_id": focus, "goal": goal, "kpi_id": m.kpi_id,
-                "target": ";".join(targets) or None, "higher_is_better": m.higher_is_better, "area": m.area,
-                "evidence": m.evidence, "kpi_title": local_titles.get(m.kpi_id) or kolada_titles.get(m.kpi_id),
-                "is_local": m.is_local, "note": m.note,
-            })
-    goal_kpi = pl.DataFrame(goal_rows, schema={
-        "focus_municipality_id": pl.String, "goal": pl.Int32, "kpi_id": pl.String, "target": pl.String,
-        "higher_is_better": pl.Boolean, "area": pl.String, "evidence": pl.String, "kpi_title": pl.String,
-        "is_local": pl.Boolean, "note": pl.String,
-    }).sort("focus_municipality_id", "goal", "kpi_id")
+            goal_rows.append(
+                {
+                    "focus_municipality_id": focus,
+                    "goal": goal,
+                    "kpi_id": m.kpi_id,
+                    "target": ";".join(targets) or None,
+                    "higher_is_better": m.higher_is_better,
+                    "area": m.area,
+                    "evidence": m.evidence,
+                    "kpi_title": local_titles.get(m.kpi_id) or kolada_titles.get(m.kpi_id),
+                    "is_local": m.is_local,
+                    "note": m.note,
+                }
+            )
+    goal_kpi = pl.DataFrame(
+        goal_rows,
+        schema={
+            "focus_municipality_id": pl.String,
+            "goal": pl.Int32,
+            "kpi_id": pl.String,
+            "target": pl.String,
+            "higher_is_better": pl.Boolean,
+            "area": pl.String,
+            "evidence": pl.String,
+            "kpi_title": pl.String,
+            "is_local": pl.Boolean,
+            "note": pl.String,
+        },
+    ).sort("focus_municipality_id", "goal", "kpi_id")
 
     # goal_summary: counts over the goal's KPIs' gender T follow-up rows.
     totals = followup.filter(pl.col("gender") == "T")
@@ -247,14 +308,26 @@ def compute_expected(server) -> Expected:
         )
     )
     # All 17 goals for every (year, municipality) with follow-up rows; zeros where nothing counts.
-    cells = totals.select("focus_municipality_id", "year", "municipality_id").unique().join(
-        pl.DataFrame({"goal": list(range(1, 18))}, schema={"goal": pl.Int32}), how="cross")
+    cells = (
+        totals.select("focus_municipality_id", "year", "municipality_id")
+        .unique()
+        .join(pl.DataFrame({"goal": list(range(1, 18))}, schema={"goal": pl.Int32}), how="cross")
+    )
     goal_summary = (
         cells.join(mapped, on=["focus_municipality_id", "goal"], how="left")
         .join(counted, on=["focus_municipality_id", "goal", "year", "municipality_id"], how="left")
         .with_columns(pl.col(c).fill_null(0) for c in ("kpis_mapped", "kpis_with_value", "green", "yellow", "red"))
-        .select("focus_municipality_id", "goal", "year", "municipality_id", "kpis_mapped", "kpis_with_value",
-                "green", "yellow", "red")
+        .select(
+            "focus_municipality_id",
+            "goal",
+            "year",
+            "municipality_id",
+            "kpis_mapped",
+            "kpis_with_value",
+            "green",
+            "yellow",
+            "red",
+        )
         .sort("focus_municipality_id", "goal", "year", "municipality_id")
     )
     return Expected(followup, goal_kpi, goal_summary, followed)
@@ -302,8 +375,7 @@ def expected(shared_kolada) -> Expected:
 def marts(built_warehouse: Path) -> dict[str, pl.DataFrame]:
     with duckdb.connect(str(built_warehouse), read_only=True) as con:
         return {
-            name: con.sql(f"SELECT * FROM mart.{name}").pl()
-            for name in ("kpi_followup", "goal_kpi", "goal_summary")
+            name: con.sql(f"SELECT * FROM mart.{name}").pl() for name in ("kpi_followup", "goal_kpi", "goal_summary")
         }
 
 
@@ -400,8 +472,10 @@ def test_goal_kpi_equals_the_model(expected: Expected, marts) -> None:
 
 
 def test_goal_summary_recomputed(expected: Expected, marts) -> None:
-    got = marts["goal_summary"].select(expected.goal_summary.columns).sort(
-        "focus_municipality_id", "goal", "year", "municipality_id"
+    got = (
+        marts["goal_summary"]
+        .select(expected.goal_summary.columns)
+        .sort("focus_municipality_id", "goal", "year", "municipality_id")
     )
     assert got.to_dicts() == expected.goal_summary.to_dicts()
     assert (got["green"] + got["yellow"] + got["red"] <= got["kpis_with_value"]).all()
@@ -418,9 +492,14 @@ UNITS = [("0000", "Riket", "L"), ("0005", "Region A", "L"), ("0006", "Region B",
 ]
 
 
-def _tiny(con: duckdb.DuckDBPyConnection, values: list[tuple], goal_kpis: list[tuple],
-          models: dict[str, tuple[list[str], str | None]], retired: list[tuple] = (),
-          min_ranked_count: int | None = 1) -> None:
+def _tiny(
+    con: duckdb.DuckDBPyConnection,
+    values: list[tuple],
+    goal_kpis: list[tuple],
+    models: dict[str, tuple[list[str], str | None]],
+    retired: list[tuple] = (),
+    min_ranked_count: int | None = 1,
+) -> None:
     """values: (kpi, unit, year, gender, value); goal_kpis: (focus, goal, kpi, higher_is_better);
     models: focus -> (peers, region). ``min_ranked_count`` goes into mapping.model (None: no row,
     so the default of 20 applies); the tiny warehouse has only 8 municipalities."""
@@ -474,9 +553,13 @@ def tiny() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     values = [
         # N1: two models with opposite polarity; a tie between 0102 and 0103.
-        *[("N1", u, 2020, "T", v) for u, v in
-          [("0101", 10.0), ("0102", 20.0), ("0103", 20.0), ("0104", 5.0), ("0105", 30.0)]],
-        ("N1", "0000", 2020, "T", 17.0), ("N1", "0005", 2020, "T", 12.0), ("N1", "0006", 2020, "T", 18.0),
+        *[
+            ("N1", u, 2020, "T", v)
+            for u, v in [("0101", 10.0), ("0102", 20.0), ("0103", 20.0), ("0104", 5.0), ("0105", 30.0)]
+        ],
+        ("N1", "0000", 2020, "T", 17.0),
+        ("N1", "0005", 2020, "T", 12.0),
+        ("N1", "0006", 2020, "T", 18.0),
         # three previous years: 0101 complete (1, 2, 3), 0103 misses 2017, 0104 complete (1, 1, 1)
         *[("N1", "0101", y, "T", v) for y, v in [(2017, 1.0), (2018, 2.0), (2019, 3.0)]],
         *[("N1", "0103", y, "T", v) for y, v in [(2018, 2.0), (2019, 3.0)]],
@@ -492,17 +575,21 @@ def tiny() -> duckdb.DuckDBPyConnection:
         # N5: eight municipalities, values 1..8: band boundaries at 25 % (rank 2) and 75 % (rank 6).
         *[("N5", f"01{i:02d}", 2020, "T", float(9 - i)) for i in range(1, 9)],
         # N6: retired for model 0101, followed by model 0103.
-        ("N6", "0101", 2020, "T", 1.0), ("N6", "0103", 2020, "T", 1.0),
+        ("N6", "0101", 2020, "T", 1.0),
+        ("N6", "0103", 2020, "T", 1.0),
         # N7: a tie between the focus and its peer.
         *[("N7", u, 2020, "T", v) for u, v in [("0101", 7.0), ("0102", 7.0), ("0103", 9.0), ("0104", 1.0)]],
     ]
     goal_kpis = [
-        ("0101", 1, "N1", True), ("0103", 1, "N1", False),
+        ("0101", 1, "N1", True),
+        ("0103", 1, "N1", False),
         ("0101", 2, "N2", True),
         ("0101", 3, "N3", None),
         ("0101", 4, "N4", True),
-        ("0101", 5, "N5", True), ("0106", 5, "N5", True),
-        ("0101", 6, "N6", True), ("0103", 6, "N6", True),
+        ("0101", 5, "N5", True),
+        ("0106", 5, "N5", True),
+        ("0101", 6, "N6", True),
+        ("0103", 6, "N6", True),
         ("0101", 7, "N7", True),
     ]
     models = {"0101": (["0102"], "0005"), "0103": (["0104"], "0006"), "0106": (["0107"], None)}
@@ -529,7 +616,8 @@ def test_tiny_two_models_with_opposite_polarity(tiny) -> None:
     # each model has its own compared municipalities only
     units = tiny.execute(
         "SELECT focus_municipality_id, list(DISTINCT municipality_id ORDER BY municipality_id) "
-        "FROM mart.kpi_followup GROUP BY ALL ORDER BY 1").fetchall()
+        "FROM mart.kpi_followup GROUP BY ALL ORDER BY 1"
+    ).fetchall()
     assert units == [("0101", ["0101", "0102"]), ("0103", ["0103", "0104"]), ("0106", ["0106", "0107"])]
 
 
@@ -562,7 +650,7 @@ def test_tiny_polarity_empty(tiny) -> None:
 def test_tiny_band_boundaries(tiny) -> None:
     # 8 ranked: green when rank <= 2, red when rank > 6
     focus = _row(tiny, "0101", "N5", 2020, "T", "0101")  # value 8: rank 1
-    peer = _row(tiny, "0101", "N5", 2020, "T", "0102")   # value 7: rank 2
+    peer = _row(tiny, "0101", "N5", 2020, "T", "0102")  # value 7: rank 2
     assert (focus["rank"], focus["band"]) == (1, "green")
     assert (peer["rank"], peer["band"]) == (2, "green")  # 2 <= 0.25 * 8
     # a third model (focus 0106, peer 0107, no region) follows N5 too: rank 6 is not > 6, rank 7 is
@@ -598,19 +686,23 @@ def test_tiny_gender_gap_only_on_total_rows(tiny) -> None:
 
 def test_tiny_retired_kpi_left_out_of_its_model_only(tiny) -> None:
     for table in ("kpi_followup", "goal_kpi"):
-        focuses = tiny.execute(f"SELECT DISTINCT focus_municipality_id FROM mart.{table} WHERE kpi_id = 'N6'").fetchall()
+        focuses = tiny.execute(
+            f"SELECT DISTINCT focus_municipality_id FROM mart.{table} WHERE kpi_id = 'N6'"
+        ).fetchall()
         assert focuses == [("0103",)], table
     # goal 6 keeps its row (all 17 goals are there) but counts no KPI for model 0101
     goal_6 = tiny.execute(
         "SELECT DISTINCT kpis_mapped, kpis_with_value FROM mart.goal_summary "
-        "WHERE focus_municipality_id = '0101' AND goal = 6").fetchall()
+        "WHERE focus_municipality_id = '0101' AND goal = 6"
+    ).fetchall()
     assert goal_6 == [(0, 0)]
 
 
 def test_tiny_goal_summary(tiny) -> None:
     rows = tiny.execute(
         "SELECT municipality_id, kpis_mapped, kpis_with_value, green, yellow, red FROM mart.goal_summary "
-        "WHERE focus_municipality_id = '0101' AND goal = 2 AND year = 2020 ORDER BY 1").fetchall()
+        "WHERE focus_municipality_id = '0101' AND goal = 2 AND year = 2020 ORDER BY 1"
+    ).fetchall()
     assert rows == [("0101", 1, 1, 0, 1, 0), ("0102", 1, 0, 0, 0, 0)]  # rank 1 of 1: yellow, never red
 
 
@@ -619,19 +711,25 @@ def test_no_band_below_the_minimum_number_of_municipalities() -> None:
     and the goal summary counts no colour for them."""
     con = duckdb.connect()
     values = [*[("N5", f"01{i:02d}", 2020, "T", float(9 - i)) for i in range(1, 9)], ("N2", "0101", 2020, "T", 4.0)]
-    _tiny(con, values, [("0101", 5, "N5", True), ("0101", 2, "N2", True)], {"0101": (["0102"], None)},
-          min_ranked_count=None)
+    _tiny(
+        con,
+        values,
+        [("0101", 5, "N5", True), ("0101", 2, "N2", True)],
+        {"0101": (["0102"], None)},
+        min_ranked_count=None,
+    )
     for kpi in ("N5", "N2"):
         row = _row(con, "0101", kpi, 2020, "T", "0101")
         assert row["rank"] is not None and row["band"] is None
     summary = con.execute(
         "SELECT goal, kpis_with_value, green + yellow + red FROM mart.goal_summary "
-        "WHERE municipality_id = '0101' ORDER BY goal").fetchall()
+        "WHERE municipality_id = '0101' ORDER BY goal"
+    ).fetchall()
     assert [g for g, _, _ in summary] == list(range(1, 18)), "all 17 goals, every year"
     assert dict((g, (n, c)) for g, n, c in summary)[5] == (1, 0)
     con.execute("UPDATE mapping.model SET min_ranked_count = 8") if con.execute(
-        "SELECT count(*) FROM mapping.model").fetchall()[0][0] else con.execute(
-        "INSERT INTO mapping.model VALUES ('0101', 'model 0101', 8)")
+        "SELECT count(*) FROM mapping.model"
+    ).fetchall()[0][0] else con.execute("INSERT INTO mapping.model VALUES ('0101', 'model 0101', 8)")
     build_marts(con)
     assert _row(con, "0101", "N5", 2020, "T", "0101")["band"] == "green"
     assert _row(con, "0101", "N2", 2020, "T", "0101")["band"] is None  # 1 < 8
