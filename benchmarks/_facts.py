@@ -40,6 +40,12 @@ def main(argv: list[str] | None = None) -> int:
                 "count(DISTINCT year) FROM core.kpi_value"
             ).fetchone()
             out["data"] = {"rows": rows, "objects": objects, "kpis_with_data": kpis, "years_with_data": years}
+            # Issue 14's minimum: units with a value per (KPI, region type), the set's years.
+            out["units_by_kpi_type"] = con.execute(
+                "SELECT v.kpi_id, m.type, count(DISTINCT v.municipality_id) FROM core.kpi_value v "
+                "JOIN core.municipality m USING (municipality_id) GROUP BY ALL ORDER BY ALL"
+            ).fetchall()
+            out["years"] = [r[0] for r in con.execute("SELECT DISTINCT year FROM core.kpi_value ORDER BY 1").fetchall()]
     print(json.dumps(out, default=str))
     return 0
 

@@ -37,7 +37,6 @@ QUIET_ENV = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     "DO_NOT_TRACK": "1",
-    "GX_ANALYTICS_ENABLED": "false",
 }
 
 
@@ -197,7 +196,8 @@ class LocalServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "w", encoding="utf-8")
         self._proc = subprocess.Popen(
-            [PYTHON, "-m", "kolada_pipeline.server", "--port", "0", "--scale", str(self.scale), "--verbose"],
+            [PYTHON, "-m", "kolada_pipeline.server", "--port", "0", "--scale", str(self.scale), "--verbose",
+             "--placeholders"],  # as Kolada: count 0 / value null for years in the path without a value
             stdout=subprocess.PIPE, stderr=self._log, text=True, env=self.env, cwd=ROOT,
         )
         line: list[str] = []
