@@ -330,19 +330,18 @@ def test_metadata_rejected_at_the_boundary_is_reported_as_such(
 def test_a_retried_values_task_leaves_what_a_clean_run_would_and_counts_every_request(
     prefect_harness, small_kolada, small_model, tmp_path, monkeypatch
 ):
-    """--corrupt value_abc:1 and 503s for one page of regions' values with KOLADA_RETRY_SECONDS=0.1:
-    the first attempt of the values task gives up on that page after quarantining rows from
-    others; Prefect retries the task.
+    """--corrupt value_abc:1 and 503s for the first pass's URL (regions, Riket and the group of all
+    municipalities) with KOLADA_RETRY_SECONDS=0.1: the first attempt of the values task gives up
+    on it; Prefect retries the task.
 
     Within 0.1 s the client tries a URL at most twice (its first wait is 0.4 s or more, shortened
-    to the budget left for one final attempt). The regions' values come in two URLs fetched side
-    by side, so three 503s always exhaust one of them in the first attempt, and leave at most one
-    for the retry, which its final attempt gets past."""
+    to the budget left for one final attempt), so three 503s exhaust the URL in the first attempt
+    and leave at most one for the retry, which its final attempt gets past."""
     from kolada_pipeline.flow import refresh
 
     monkeypatch.setenv("KOLADA_RETRY_SECONDS", "0.1")
     small_kolada.corrupt("value_abc", 1)
-    small_kolada.add_fault(Fault("503", times=3, match="region_type=L"))
+    small_kolada.add_fault(Fault("503", times=3, match="/municipality/0000,"))
     published = tmp_path / "kolada.duckdb"
 
     summary = refresh(

@@ -308,7 +308,7 @@ def test_bad_rows_are_quarantined_below_the_threshold_and_stop_the_run_above_it(
     message = str(failed.value)
     assert "Quality gate failed; nothing was published" in message
     assert (
-        f"{len(expected)} of {summary['rows_fetched'] + len(expected)} fetched rows" in message
+        f"{len(expected):,} of {summary['rows_fetched'] + len(expected):,} fetched rows" in message
         and "were rejected at the API boundary (limit 0.00%); see meta.rejected_row" in message
     ), message
 
@@ -345,7 +345,7 @@ def test_an_upstream_cut_in_half_never_replaces_a_good_warehouse(plain_refresh, 
 
     rows_after = query(paths.failed, "SELECT count(*) AS n FROM core.kpi_value")["n"][0]
     assert 0.4 < rows_after / rows_before < 0.6
-    assert f"core.kpi_value: row count fell from {rows_before} to {rows_after} (" in message, message
+    assert f"core.kpi_value: row count fell from {rows_before:,} to {rows_after:,} (" in message, message
     assert "drop, limit 5%); an upstream answer may have been cut short" in message
     assert "rejected at the API boundary" not in message  # nothing was malformed, only missing
 
@@ -519,7 +519,7 @@ def test_cli_refresh_fails_with_a_clear_reason_and_keeps_the_warehouse(
     assert error[0] == "Error: Quality gate failed; nothing was published (the previous warehouse stays):", output
     assert len(error) == 2, output
     assert re.fullmatch(
-        r"- \d+ of \d+ fetched rows \([\d.]+%\) were rejected at the API boundary \(limit 1\.00%\); "
+        r"- [\d,]+ of [\d,]+ fetched rows \([\d.]+%\) were rejected at the API boundary \(limit 1\.00%\); "
         r"see meta\.rejected_row",
         error[1],
     ), output
