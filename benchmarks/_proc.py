@@ -106,8 +106,14 @@ def wait_for_quiet(max_wait: float, threshold: float = 0.5, exclude: list[int] |
             return waited, load
 
 
-def measure(command: list[str], env: dict[str, str], *, timeout: float = 3600, poll: float = 0.2,
-            companions: list[int] | None = None) -> Measured:
+def measure(
+    command: list[str],
+    env: dict[str, str],
+    *,
+    timeout: float = 3600,
+    poll: float = 0.2,
+    companions: list[int] | None = None,
+) -> Measured:
     """Run ``command`` to completion; wall time from spawn to reap, peak RSS (see module doc)."""
     companions = [os.getpid(), *(companions or [])]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -194,11 +200,24 @@ class LocalServer:
 
     def start(self, timeout: float = 180) -> LocalServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "w", encoding="utf-8")
+        self._log = open(self.log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed by stop()
         self._proc = subprocess.Popen(
-            [PYTHON, "-m", "kolada_pipeline.server", "--port", "0", "--scale", str(self.scale), "--verbose",
-             "--placeholders"],  # as Kolada: count 0 / value null for years in the path without a value
-            stdout=subprocess.PIPE, stderr=self._log, text=True, env=self.env, cwd=ROOT,
+            [
+                PYTHON,
+                "-m",
+                "kolada_pipeline.server",
+                "--port",
+                "0",
+                "--scale",
+                str(self.scale),
+                "--verbose",
+                "--placeholders",
+            ],  # as Kolada: count 0 / value null for years in the path without a value
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            env=self.env,
+            cwd=ROOT,
         )
         line: list[str] = []
         reader = threading.Thread(target=lambda: line.append(self._proc.stdout.readline()), daemon=True)
@@ -215,8 +234,7 @@ class LocalServer:
     def requests(self) -> list[LoggedRequest]:
         text = self.log_path.read_text(encoding="utf-8", errors="replace")
         return [
-            LoggedRequest(m["when"], m["method"], m["target"], int(m["status"]))
-            for m in _REQUEST_LINE.finditer(text)
+            LoggedRequest(m["when"], m["method"], m["target"], int(m["status"])) for m in _REQUEST_LINE.finditer(text)
         ]
 
     def stop(self) -> None:

@@ -63,10 +63,19 @@ def main(argv: list[str] | None = None) -> int:
                     "SELECT count(*), count(DISTINCT (kpi_id, municipality_id, year)) FROM kpi_value"
                 ).fetchone()
             db.unlink()
-    print(json.dumps({
-        "pages": len(targets), "megabytes": size / 1e6, "rows": rows, "objects": objects,
-        "seconds": seconds, "median_seconds": statistics.median(seconds), "duckdb": duckdb.__version__,
-    }))
+    print(
+        json.dumps(
+            {
+                "pages": len(targets),
+                "megabytes": size / 1e6,
+                "rows": rows,
+                "objects": objects,
+                "seconds": seconds,
+                "median_seconds": statistics.median(seconds),
+                "duckdb": duckdb.__version__,
+            }
+        )
+    )
     return 0
 
 

@@ -27,8 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warehouse", required=True, type=Path)
     p.add_argument("--mode", choices=("full", "incremental"), required=True)
     p.add_argument("--rate-limit", type=float, default=0.0, help="requests/s; 0 = unlimited (default)")
-    p.add_argument("--profile", type=Path, default=None,
-                   help="profile run_refresh with pyinstrument; write HTML here and text beside it (.txt)")
+    p.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="profile run_refresh with pyinstrument; write HTML here and text beside it (.txt)",
+    )
     args = p.parse_args(argv)
 
     import kolada_pipeline.flow as fr
@@ -44,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
                 peaks[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
         return run
 
     for name in STAGES:
@@ -67,8 +72,27 @@ def main(argv: list[str] | None = None) -> int:
             profiler.output_text(unicode=False, color=False, show_all=False), encoding="utf-8"
         )
     seconds["other (copy, journal, checkpoint, publish)"] = total - sum(seconds.values())
-    keep = ("mode", "kpis", "requests", "rows_fetched", "rows_inserted", "rows_revised", "rows_deleted", "rows_rejected")
-    print(json.dumps({"seconds": total, "cpu_seconds": cpu, "stages": seconds, "peak_rss_after_mib": peaks, "summary": {k: summary.get(k) for k in keep}}))
+    keep = (
+        "mode",
+        "kpis",
+        "requests",
+        "rows_fetched",
+        "rows_inserted",
+        "rows_revised",
+        "rows_deleted",
+        "rows_rejected",
+    )
+    print(
+        json.dumps(
+            {
+                "seconds": total,
+                "cpu_seconds": cpu,
+                "stages": seconds,
+                "peak_rss_after_mib": peaks,
+                "summary": {k: summary.get(k) for k in keep},
+            }
+        )
+    )
     return 0
 
 

@@ -75,7 +75,7 @@ def _koladapy(base_url: str, kpis: list[str], years: list[int], rate: float | No
     objects: list[dict] = []
     for i in range(0, len(kpis), BATCH):
         for j in range(0, len(years), BATCH):
-            path = f"data/kpi/{','.join(kpis[i:i + BATCH])}/year/{','.join(map(str, years[j:j + BATCH]))}"
+            path = f"data/kpi/{','.join(kpis[i : i + BATCH])}/year/{','.join(map(str, years[j : j + BATCH]))}"
             for region_type in ("K", "L"):
                 objects += api._paginate_request(path, {"region_type": region_type})
     frame = pd.DataFrame(flatten_data(objects))
@@ -92,9 +92,11 @@ def _server_floor(base_url: str, kpis: list[str], years: list[int], workers: int
 
     start = time.perf_counter()
     first = [
-        f"{base_url}/data/kpi/{','.join(kpis[i:i + BATCH])}/year/{','.join(map(str, years[j:j + BATCH]))}"
+        f"{base_url}/data/kpi/{','.join(kpis[i : i + BATCH])}/year/{','.join(map(str, years[j : j + BATCH]))}"
         f"?region_type={rt}&per_page=5000"
-        for i in range(0, len(kpis), BATCH) for j in range(0, len(years), BATCH) for rt in ("K", "L")
+        for i in range(0, len(kpis), BATCH)
+        for j in range(0, len(years), BATCH)
+        for rt in ("K", "L")
     ]
 
     def pages(url: str) -> None:
@@ -122,7 +124,7 @@ def _public_call(base_url: str, kpis: list[str], years: list[int], server) -> di
             frame = api.get_data_as_dataframe(kpi_id=kpis, years=years)
         outcome["rows"] = len(frame)
         outcome["error"] = None
-    except Exception as exc:  # noqa: BLE001 - reported, not raised
+    except Exception as exc:
         outcome["rows"] = None
         outcome["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
     reqs = server.requests
@@ -135,13 +137,28 @@ def _public_call(base_url: str, kpis: list[str], years: list[int], server) -> di
 def _same_rows(ours, theirs) -> bool:
     import polars as pl
 
-    a = ours.filter(pl.col("problem").is_null()).select(
-        pl.col("kpi_id"), pl.col("municipality_id"), pl.col("year").cast(pl.Int64), pl.col("gender"), pl.col("value")
-    ).sort(pl.all())
-    b = pl.from_pandas(theirs[["kpi", "municipality", "period", "gender", "value"]]).select(
-        pl.col("kpi").alias("kpi_id"), pl.col("municipality").alias("municipality_id"),
-        pl.col("period").cast(pl.Int64).alias("year"), pl.col("gender"), pl.col("value").cast(pl.Float64),
-    ).sort(pl.all())
+    a = (
+        ours.filter(pl.col("problem").is_null())
+        .select(
+            pl.col("kpi_id"),
+            pl.col("municipality_id"),
+            pl.col("year").cast(pl.Int64),
+            pl.col("gender"),
+            pl.col("value"),
+        )
+        .sort(pl.all())
+    )
+    b = (
+        pl.from_pandas(theirs[["kpi", "municipality", "period", "gender", "value"]])
+        .select(
+            pl.col("kpi").alias("kpi_id"),
+            pl.col("municipality").alias("municipality_id"),
+            pl.col("period").cast(pl.Int64).alias("year"),
+            pl.col("gender"),
+            pl.col("value").cast(pl.Float64),
+        )
+        .sort(pl.all())
+    )
     return a.equals(b)
 
 
@@ -150,9 +167,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--rate", type=float, default=0.0, help="requests/s for both clients; 0 = both unthrottled")
     p.add_argument("--kpis", type=Path, default=None, help="JSON list of KPI ids (default: the Agenda 2030 groups)")
-    p.add_argument("--server", choices=("inprocess", "subprocess"), default="inprocess",
-                   help="where the local server runs: in this process (default; requests counted by "
-                        "server.requests) or in its own process (counted from its --verbose request log)")
+    p.add_argument(
+        "--server",
+        choices=("inprocess", "subprocess"),
+        default="inprocess",
+        help="where the local server runs: in this process (default; requests counted by "
+        "server.requests) or in its own process (counted from its --verbose request log)",
+    )
     args = p.parse_args(argv)
 
     from kolada_pipeline.server import KoladaServer

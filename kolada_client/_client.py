@@ -221,7 +221,7 @@ class KoladaClient:
         marker = urlsplit(self._base).path.rstrip("/")
         path = parts.path
         if marker and marker in path:
-            path = path[path.index(marker) + len(marker):]
+            path = path[path.index(marker) + len(marker) :]
         return f"{self._base}{path}" + (f"?{parts.query}" if parts.query else "")
 
     def _pages(self, url: str) -> Iterator[tuple[str, list[Any]]]:
@@ -243,9 +243,7 @@ class KoladaClient:
         return out
 
     # -- metadata --------------------------------------------------------------------------
-    def metadata_records(
-        self, endpoint: str, ids: str | Iterable[str] | None = None, **query: Any
-    ) -> list[Any]:
+    def metadata_records(self, endpoint: str, ids: str | Iterable[str] | None = None, **query: Any) -> list[Any]:
         """The raw records of a metadata endpoint (``kpi``, ``kpi_groups``, ``municipality``,
         ``municipality_groups``, ``ou``), every page, ids sent 25 at a time; for callers that
         type and check the records themselves."""
@@ -524,8 +522,9 @@ class KoladaClient:
             self.check_ids("kpi", kpi_list, on_unknown=check_ids)
             if unit_list:
                 self.check_ids("municipality", unit_list, on_unknown=check_ids)
-        frame = self._collect("data", DataParser(), self.iter_values(
-            kpi_list, unit_list, years, from_date, region_type=region_type))
+        frame = self._collect(
+            "data", DataParser(), self.iter_values(kpi_list, unit_list, years, from_date, region_type=region_type)
+        )
         if keep_empty:
             return frame
         return frame.filter(
@@ -554,6 +553,4 @@ class KoladaClient:
 
     def _log_summary(self, what: str, before: tuple[int, int], rows: int) -> None:
         requests, retries = self._transport.stats.snapshot()
-        log.info(
-            "Kolada %s: %d requests, %d retries, %d rows", what, requests - before[0], retries - before[1], rows
-        )
+        log.info("Kolada %s: %d requests, %d retries, %d rows", what, requests - before[0], retries - before[1], rows)

@@ -111,8 +111,9 @@ class RetriesExhaustedError(KoladaError):
     ``budget`` the retry budget in seconds.
     """
 
-    def __init__(self, url: str, attempts: int, seconds: float, budget: float, last_error: TransientError,
-                 why: str | None = None):
+    def __init__(
+        self, url: str, attempts: int, seconds: float, budget: float, last_error: TransientError, why: str | None = None
+    ):
         self.url = url
         self.attempts = attempts
         self.seconds = seconds
@@ -121,8 +122,7 @@ class RetriesExhaustedError(KoladaError):
         self.status = last_error.status
         why = why or f"the retry budget of {budget:g} s (KOLADA_RETRY_SECONDS) is spent"
         super().__init__(
-            f"Gave up on {url} after {attempts} attempt(s) in {seconds:.1f} s: {why}; "
-            f"last error: {last_error.reason}"
+            f"Gave up on {url} after {attempts} attempt(s) in {seconds:.1f} s: {why}; last error: {last_error.reason}"
         )
 
 

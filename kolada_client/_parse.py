@@ -143,8 +143,18 @@ class DataParser:
                 if not isinstance(is_deleted, bool):
                     problem = problem or f"isdeleted {is_deleted!r} is not a boolean"
                     is_deleted = None
-                add(kpi, unit, period, gender, None if value is None else float(value), count, status,
-                    is_deleted, problem, obj)
+                add(
+                    kpi,
+                    unit,
+                    period,
+                    gender,
+                    None if value is None else float(value),
+                    count,
+                    status,
+                    is_deleted,
+                    problem,
+                    obj,
+                )
 
         cols["source_url"] = [url] * len(kpis)
         return pl.DataFrame(cols, schema=self.schema)

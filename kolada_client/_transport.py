@@ -182,8 +182,14 @@ def _why_no_answer(exc: requests.exceptions.RequestException) -> str:
     found = _ERRNO.search(text)
     if found:
         return found.group(0).strip()
-    for known in ("Connection reset by peer", "Remote end closed connection without response",
-                  "IncompleteRead", "Read timed out", "Connection aborted", "Connection broken"):
+    for known in (
+        "Connection reset by peer",
+        "Remote end closed connection without response",
+        "IncompleteRead",
+        "Read timed out",
+        "Connection aborted",
+        "Connection broken",
+    ):
         if known in text:
             return known
     return exc.__class__.__name__
@@ -248,9 +254,11 @@ class Transport:
             elapsed = time.monotonic() - started
             why = None
             if error.retry_after is not None and error.retry_after > budget - elapsed:
-                why = (f"Kolada asked to wait {error.retry_after:g} s (Retry-After), more than the "
-                       f"{max(0.0, budget - elapsed):.1f} s left of the {budget:g} s retry budget "
-                       f"(KOLADA_RETRY_SECONDS)")
+                why = (
+                    f"Kolada asked to wait {error.retry_after:g} s (Retry-After), more than the "
+                    f"{max(0.0, budget - elapsed):.1f} s left of the {budget:g} s retry budget "
+                    f"(KOLADA_RETRY_SECONDS)"
+                )
             raise RetriesExhaustedError(url, state.attempt_number, elapsed, budget, error, why) from error
 
         def before_sleep(state: RetryCallState) -> None:
@@ -260,8 +268,9 @@ class Transport:
             reason = error.reason if isinstance(error, TransientError) else repr(error)
             if state.attempt_number == 1:
                 log.info("Retrying %s for up to %g s: %s", url, budget, reason)
-            log.debug("Retrying %s in %.1f s (attempt %d failed: %s)", url, state.upcoming_sleep,
-                      state.attempt_number, reason)
+            log.debug(
+                "Retrying %s in %.1f s (attempt %d failed: %s)", url, state.upcoming_sleep, state.attempt_number, reason
+            )
 
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
@@ -293,8 +302,9 @@ class Transport:
 
         status = response.status_code
         if status in RETRYABLE_STATUSES:
-            raise RetryableStatusError(status, url, excerpt(body),
-                                       parse_retry_after(response.headers.get("Retry-After")))
+            raise RetryableStatusError(
+                status, url, excerpt(body), parse_retry_after(response.headers.get("Retry-After"))
+            )
         if status >= 400:
             raise self._status_error(status, url, body)
         return self._decode(url, body)

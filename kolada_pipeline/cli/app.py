@@ -398,7 +398,9 @@ def report(
     ] = None,
     unit: Annotated[
         str | None,
-        typer.Option("--unit", metavar="UNIT", help="A unit_id or title: that committee's dialogue report (needs --period)."),
+        typer.Option(
+            "--unit", metavar="UNIT", help="A unit_id or title: that committee's dialogue report (needs --period)."
+        ),
     ] = None,
     pdf: Annotated[bool, typer.Option("--pdf", help="Also print the report to PDF with headless Chromium.")] = False,
     public: Annotated[
@@ -415,7 +417,9 @@ def report(
     models: Annotated[
         Path | None,
         typer.Option(
-            "--models", metavar="FOLDER", help="The model folder (or a folder of models) the manifest hashes (default: mappings/)."
+            "--models",
+            metavar="FOLDER",
+            help="The model folder (or a folder of models) the manifest hashes (default: mappings/).",
         ),
     ] = None,
     warehouse: WarehouseOption = None,

@@ -367,9 +367,7 @@ class FollowUpModel:
             },
             schema=dict.fromkeys(("focus_municipality_id", "kpi_id", "title", "description"), pl.String),
         )
-        local_value = self.local_values.select(
-            pl.lit(focus, dtype=pl.String).alias("focus_municipality_id"), pl.all()
-        )
+        local_value = self.local_values.select(pl.lit(focus, dtype=pl.String).alias("focus_municipality_id"), pl.all())
         model = pl.DataFrame(
             {"focus_municipality_id": [focus], "model_name": [self.name], "min_ranked_count": [self.min_ranked_count]},
             schema={"focus_municipality_id": pl.String, "model_name": pl.String, "min_ranked_count": pl.Int32},
@@ -585,7 +583,9 @@ def _read_bytes(path: Path, root: Path, missing: str, problems: list[ModelProble
         return None
     if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # a folder, a FIFO, a device: checked before
         os.close(descriptor)  # Python wraps the descriptor (it refuses a folder outright)
-        problems.append(ModelProblem(path, None, "is not a regular file (a folder, a pipe or a device?); it was not read"))
+        problems.append(
+            ModelProblem(path, None, "is not a regular file (a folder, a pipe or a device?); it was not read")
+        )
         return None
     with os.fdopen(descriptor, "rb") as file:
         status = os.fstat(file.fileno())
@@ -645,10 +645,7 @@ def _decode(path: Path, data: bytes, problems: list[ModelProblem]) -> _Text | No
     try:
         text = data.decode("cp1252")
     except UnicodeDecodeError as error:
-        message = (
-            f"neither UTF-8 nor Windows-1252 text (byte 0x{data[error.start]:02x}): "
-            "save the file as CSV UTF-8"
-        )
+        message = f"neither UTF-8 nor Windows-1252 text (byte 0x{data[error.start]:02x}): save the file as CSV UTF-8"
         problems.append(ModelProblem(path, _line_at(data, error.start), message))
         return None
     mixed = _UTF8_READ_AS_CP1252.search(text)
@@ -668,7 +665,14 @@ def _decode(path: Path, data: bytes, problems: list[ModelProblem]) -> _Text | No
 # ---------------------------------------------------------------------------------------------
 
 _YAML_KEYS = (
-    "name", "focus_municipality", "peers", "region", "min_ranked_count", "comparison_groups", "kpi_set", "files"
+    "name",
+    "focus_municipality",
+    "peers",
+    "region",
+    "min_ranked_count",
+    "comparison_groups",
+    "kpi_set",
+    "files",
 )
 #: model.yaml's ``kpi_set``: which KPIs the refresh keeps in core (the marts cover the model's own).
 KPI_SETS = ("agenda2030", "all")
@@ -807,8 +811,13 @@ def _read_model_yaml(path: Path, problems: list[ModelProblem], notes: list[Model
         items, "peers", "each peer must be a single municipality id", '"0561", "0562"', path, lines, problems
     )
     groups = _id_list(
-        items, "comparison_groups", "each comparison group must be a single Kolada group id", '"G37568", "G33615"',
-        path, lines, problems,
+        items,
+        "comparison_groups",
+        "each comparison group must be a single Kolada group id",
+        '"G37568", "G33615"',
+        path,
+        lines,
+        problems,
     )
 
     kpi_set = _kpi_set(items, path, lines, problems)
@@ -860,22 +869,32 @@ def _kpi_set(
     line, node = items["kpi_set"]
     lines["kpi_set"] = line
     if isinstance(node, yaml.SequenceNode):
-        groups = _id_list(items, "kpi_set", "each KPI group must be a single Kolada id", '"G2KPI130255"', path,
-                          lines, problems)
+        groups = _id_list(
+            items, "kpi_set", "each KPI group must be a single Kolada id", '"G2KPI130255"', path, lines, problems
+        )
         for index, group in enumerate(groups):
             if not re.fullmatch(r"G\w+", group):
-                problems.append(ModelProblem(
-                    path, lines.get(f"kpi_set.{index}", line),
-                    f"kpi_set: '{excerpt(group)}' is not a Kolada KPI group id (G…, e.g. G2KPI130255)"))
+                problems.append(
+                    ModelProblem(
+                        path,
+                        lines.get(f"kpi_set.{index}", line),
+                        f"kpi_set: '{excerpt(group)}' is not a Kolada KPI group id (G…, e.g. G2KPI130255)",
+                    )
+                )
         if not groups:
             problems.append(ModelProblem(path, line, "kpi_set: the list of KPI groups is empty"))
         return tuple(groups)
     value = _scalar(node)
     if value in KPI_SETS:
         return value
-    problems.append(ModelProblem(
-        path, line, f"kpi_set is '{excerpt(value or '')}': write agenda2030, all, or a list of Kolada KPI "
-        "group ids such as [G2KPI130255]"))
+    problems.append(
+        ModelProblem(
+            path,
+            line,
+            f"kpi_set is '{excerpt(value or '')}': write agenda2030, all, or a list of Kolada KPI "
+            "group ids such as [G2KPI130255]",
+        )
+    )
     return None
 
 
@@ -946,9 +965,7 @@ def _detect_separator(text: str, known: Collection[str]) -> str:
     return best
 
 
-def _csv_rows(
-    text: str, separator: str, path: Path, problems: list[ModelProblem]
-) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(text: str, separator: str, path: Path, problems: list[ModelProblem]) -> Iterator[tuple[int, list[str]]]:
     """CSV rows with the line each one starts on (a quoted cell may span lines).
 
     A malformed row is a problem and reading goes on with the next line, so one run reports
@@ -991,7 +1008,9 @@ def _read_csv(
     required, optional = columns
     separator = _detect_separator(decoded.text, (*required, *optional))
     if decoded.encoding != "UTF-8" or separator != ",":
-        notes.append(ModelProblem(path, None, f"read as {decoded.encoding}, {_SEPARATORS[separator]}-separated", "note"))
+        notes.append(
+            ModelProblem(path, None, f"read as {decoded.encoding}, {_SEPARATORS[separator]}-separated", "note")
+        )
 
     rows = _csv_rows(decoded.text, separator, path, problems)
     header_line, header = next(rows, (1, []))
@@ -1029,7 +1048,9 @@ def _read_csv(
     return result
 
 
-def _control_problems(path: Path, line: int, header: Sequence[str], row: Sequence[str], problems: list[ModelProblem]) -> bool:
+def _control_problems(
+    path: Path, line: int, header: Sequence[str], row: Sequence[str], problems: list[ModelProblem]
+) -> bool:
     """Report each cell of ``row`` that holds a control character (NUL, escape …); True if any."""
     found = False
     for index, cell in enumerate(row):
@@ -1187,9 +1208,7 @@ def _parse_value_row(
             value = parse_number(value_text)
         except ValueError:
             hint = " (without %)" if "%" in value_text else ""
-            message = (
-                f"bad value '{excerpt(value_text)}': write a number such as 12,5 or 12.5 or 1 234,5{hint}"
-            )
+            message = f"bad value '{excerpt(value_text)}': write a number such as 12,5 or 12.5 or 1 234,5{hint}"
             problems.append(ModelProblem(file, line, message))
     if len(problems) > start or value is None:
         return None

@@ -86,31 +86,62 @@ class Params:
             try:
                 number = int(raw[name])
             except ValueError:
-                errors.append(_error("int_parsing", ("query", name),
-                                     "Input should be a valid integer, unable to parse string as an integer",
-                                     raw[name]))
+                errors.append(
+                    _error(
+                        "int_parsing",
+                        ("query", name),
+                        "Input should be a valid integer, unable to parse string as an integer",
+                        raw[name],
+                    )
+                )
                 continue
             if number < low:
-                errors.append(_error("greater_than_equal", ("query", name),
-                                     f"Input should be greater than or equal to {low}", raw[name], ge=low))
+                errors.append(
+                    _error(
+                        "greater_than_equal",
+                        ("query", name),
+                        f"Input should be greater than or equal to {low}",
+                        raw[name],
+                        ge=low,
+                    )
+                )
             elif high is not None and number > high:
-                errors.append(_error("less_than_equal", ("query", name),
-                                     f"Input should be less than or equal to {high}", raw[name], le=high))
+                errors.append(
+                    _error(
+                        "less_than_equal",
+                        ("query", name),
+                        f"Input should be less than or equal to {high}",
+                        raw[name],
+                        le=high,
+                    )
+                )
             else:
                 setattr(p, name, number)
         if "from_date" in raw:
             try:
                 p.from_date = date.fromisoformat(raw["from_date"])
             except ValueError:
-                errors.append(_error("date_from_datetime_parsing", ("query", "from_date"),
-                                     "Input should be a valid date in the format YYYY-MM-DD",
-                                     raw["from_date"]))
+                errors.append(
+                    _error(
+                        "date_from_datetime_parsing",
+                        ("query", "from_date"),
+                        "Input should be a valid date in the format YYYY-MM-DD",
+                        raw["from_date"],
+                    )
+                )
         if "region_type" in raw:
             if raw["region_type"] in ("K", "L"):
                 p.region_type = raw["region_type"]
             else:
-                errors.append(_error("enum", ("query", "region_type"), "Input should be 'K' or 'L'",
-                                     raw["region_type"], expected="'K' or 'L'"))
+                errors.append(
+                    _error(
+                        "enum",
+                        ("query", "region_type"),
+                        "Input should be 'K' or 'L'",
+                        raw["region_type"],
+                        expected="'K' or 'L'",
+                    )
+                )
         return p
 
 
@@ -118,9 +149,16 @@ def _id_list(raw: str, loc: str, errors: list[dict[str, Any]]) -> tuple[str, ...
     """A comma list from the path: at most 25 entries (empty entries dropped)."""
     ids = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
     if len(ids) > MAX_IDS_PER_LIST:
-        errors.append(_error("too_long", ("path", loc),
-                             f"List should have at most {MAX_IDS_PER_LIST} items after validation, not {len(ids)}",
-                             raw, max_length=MAX_IDS_PER_LIST, actual_length=len(ids)))
+        errors.append(
+            _error(
+                "too_long",
+                ("path", loc),
+                f"List should have at most {MAX_IDS_PER_LIST} items after validation, not {len(ids)}",
+                raw,
+                max_length=MAX_IDS_PER_LIST,
+                actual_length=len(ids),
+            )
+        )
     return ids
 
 
@@ -129,16 +167,21 @@ def _years(raw: str, errors: list[dict[str, Any]]) -> tuple[int, ...]:
     try:
         return tuple(int(y) for y in years)
     except ValueError:
-        errors.append(_error("int_parsing", ("path", "year"),
-                             "Input should be a valid integer, unable to parse string as an integer", raw))
+        errors.append(
+            _error(
+                "int_parsing",
+                ("path", "year"),
+                "Input should be a valid integer, unable to parse string as an integer",
+                raw,
+            )
+        )
         return ()
 
 
 class Api:
     """The Kolada v3 contract over a Snapshot."""
 
-    def __init__(self, snapshot: Snapshot, corruptions: Corruptions | None = None,
-                 placeholders: bool = False) -> None:
+    def __init__(self, snapshot: Snapshot, corruptions: Corruptions | None = None, placeholders: bool = False) -> None:
         self.snapshot = snapshot
         self.corruptions = corruptions or Corruptions()
         self.placeholders = placeholders
@@ -175,12 +218,14 @@ class Api:
         return not_found()
 
     # -- metadata -----------------------------------------------------------------------------
-    def _metadata(self, name: str, ids: tuple[str, ...] | None, p: Params,
-                  page_url: Callable[[int], str]) -> Response:
+    def _metadata(self, name: str, ids: tuple[str, ...] | None, p: Params, page_url: Callable[[int], str]) -> Response:
         snap = self.snapshot
         items: list[dict[str, Any]] = {
-            "kpi": snap.kpis, "kpi_groups": snap.kpi_groups, "municipality": snap.municipalities,
-            "municipality_groups": snap.municipality_groups, "ou": snap.ous,
+            "kpi": snap.kpis,
+            "kpi_groups": snap.kpi_groups,
+            "municipality": snap.municipalities,
+            "municipality_groups": snap.municipality_groups,
+            "ou": snap.ous,
         }[name]
         if ids is not None:
             wanted = set(ids)
@@ -194,12 +239,11 @@ class Api:
             owners = {m.strip() for m in p.municipality.split(",") if m.strip()}
             items = [i for i in items if i.get("municipality") in owners]
         offset = (p.page - 1) * p.per_page
-        chunk = items[offset:offset + p.per_page]
+        chunk = items[offset : offset + p.per_page]
         return _envelope(dumps(chunk), len(chunk), len(items), p, page_url)
 
     # -- data ---------------------------------------------------------------------------------
-    def _data_query(self, dataset: str, pairs: list[str], p: Params,
-                    errors: list[dict[str, Any]]) -> DataQuery | None:
+    def _data_query(self, dataset: str, pairs: list[str], p: Params, errors: list[dict[str, Any]]) -> DataQuery | None:
         """The query a data path asks for; None when the path is not a data route (404)."""
         order = ["kpi", dataset, "year"]
         if len(pairs) % 2 or len(pairs) < 4:
@@ -211,9 +255,15 @@ class Api:
         kpis = _id_list(given["kpi"], "kpi", errors) if "kpi" in given else None
         units = _id_list(given[dataset], dataset, errors) if dataset in given else None
         years = _years(given["year"], errors) if "year" in given else None
-        return DataQuery(dataset, kpis, units, years, from_date=p.from_date,
-                         region_type=p.region_type if dataset == "municipality" else None,
-                         placeholders=self.placeholders)
+        return DataQuery(
+            dataset,
+            kpis,
+            units,
+            years,
+            from_date=p.from_date,
+            region_type=p.region_type if dataset == "municipality" else None,
+            placeholders=self.placeholders,
+        )
 
     def _data(self, q: DataQuery, p: Params, page_url: Callable[[int], str]) -> Response:
         table = self.snapshot.data(q)
@@ -239,14 +289,22 @@ def _pager(host: str, raw_path: str, pairs: list[tuple[str, str]]) -> Callable[[
     return url
 
 
-def _envelope(values: bytes, count: int, total: int, p: Params,
-              page_url: Callable[[int], str]) -> Response:
+def _envelope(values: bytes, count: int, total: int, p: Params, page_url: Callable[[int], str]) -> Response:
     """The v3 list envelope around an already serialised `values` array."""
     more = p.page * p.per_page < total
     next_url = page_url(p.page + 1) if more else None
     previous_url = page_url(p.page - 1) if p.page > 1 else None
-    body = b"".join((
-        b'{"values":', values, b',"count":', str(count).encode(),
-        b',"next_url":', dumps(next_url), b',"previous_url":', dumps(previous_url), b"}",
-    ))
+    body = b"".join(
+        (
+            b'{"values":',
+            values,
+            b',"count":',
+            str(count).encode(),
+            b',"next_url":',
+            dumps(next_url),
+            b',"previous_url":',
+            dumps(previous_url),
+            b"}",
+        )
+    )
     return Response(200, body)

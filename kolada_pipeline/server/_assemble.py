@@ -47,8 +47,7 @@ def nest(rows: pl.DataFrame, unit_col: str) -> pl.DataFrame:
         rows.with_columns(_order=_gender_order())
         .sort("kpi", "unit", "period", "_order", maintain_order=True)
         .group_by("kpi", "unit", "period", maintain_order=True)
-        .agg(pl.struct("gender", "count", pl.lit("").alias("status"), "value", "isdeleted")
-             .alias("values"))
+        .agg(pl.struct("gender", "count", pl.lit("").alias("status"), "value", "isdeleted").alias("values"))
         .rename({"unit": unit_col})
     )
 
@@ -60,11 +59,15 @@ class ObjectTable:
         self.rows = rows.select(list(OBJECT_ROW_SCHEMA))
         self.unit_col = unit_col
         if self.rows.height:
-            new_object = self.rows.select(
-                (pl.col("kpi") != pl.col("kpi").shift(1))
-                | (pl.col("unit") != pl.col("unit").shift(1))
-                | (pl.col("period") != pl.col("period").shift(1))
-            ).to_series().fill_null(True)
+            new_object = (
+                self.rows.select(
+                    (pl.col("kpi") != pl.col("kpi").shift(1))
+                    | (pl.col("unit") != pl.col("unit").shift(1))
+                    | (pl.col("period") != pl.col("period").shift(1))
+                )
+                .to_series()
+                .fill_null(True)
+            )
             starts = new_object.arg_true().to_numpy().astype(np.int64)
         else:
             starts = np.zeros(0, dtype=np.int64)
@@ -96,8 +99,7 @@ def merge_by_kpi(parts: Sequence[pl.DataFrame]) -> pl.DataFrame:
     for part in parts:
         runs = part.get_column("kpi").rle()
         offset = 0
-        for length, kpi in zip(runs.struct.field("len").to_list(),
-                               runs.struct.field("value").to_list()):
+        for length, kpi in zip(runs.struct.field("len").to_list(), runs.struct.field("value").to_list()):
             slices.setdefault(kpi, []).append(part.slice(offset, length))
             offset += length
     return pl.concat([s for kpi in sorted(slices) for s in slices[kpi]], rechunk=False)
@@ -110,10 +112,8 @@ def placeholders(live_rows: pl.DataFrame, found: pl.DataFrame, years: tuple[int,
     answered. Only pairs that have data at all get placeholders (unknown pairs stay absent).
     """
     pairs = live_rows.select("kpi", "unit").unique()
-    wanted = pairs.join(pl.DataFrame({"period": list(years)}, schema={"period": pl.Int32}),
-                        how="cross")
-    missing = wanted.join(found.select("kpi", "unit", "period").unique(),
-                          on=["kpi", "unit", "period"], how="anti")
+    wanted = pairs.join(pl.DataFrame({"period": list(years)}, schema={"period": pl.Int32}), how="cross")
+    missing = wanted.join(found.select("kpi", "unit", "period").unique(), on=["kpi", "unit", "period"], how="anti")
     return missing.with_columns(
         pl.lit("T").alias("gender"),
         pl.lit(None, pl.Float64).alias("value"),

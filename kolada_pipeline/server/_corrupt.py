@@ -11,9 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-CORRUPTION_KINDS = frozenset(
-    {"gender_x", "value_abc", "duplicate", "bad_kpi_id", "no_period", "drop_half"}
-)
+CORRUPTION_KINDS = frozenset({"gender_x", "value_abc", "duplicate", "bad_kpi_id", "no_period", "drop_half"})
 
 
 class Corruptions:

@@ -42,16 +42,17 @@ def read_envelope(directory: Path, name: str, required: bool = True) -> list[dic
 
 
 @functools.lru_cache(maxsize=8)
-def _values(path: str, size: int, mtime_ns: int, unit_col: str,
-            prepare: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
-    schema = {"kpi": pl.String, unit_col: pl.String, "period": pl.Int32,
-              "gender": pl.String, "value": pl.Float64}
+def _values(
+    path: str, size: int, mtime_ns: int, unit_col: str, prepare: Callable[[pl.DataFrame], pl.DataFrame]
+) -> pl.DataFrame:
+    schema = {"kpi": pl.String, unit_col: pl.String, "period": pl.Int32, "gender": pl.String, "value": pl.Float64}
     frame = pl.read_csv(path, schema_overrides=schema)
     return prepare(frame.select(list(schema)).rename({unit_col: "unit"}))
 
 
-def read_values(directory: Path, name: str, unit_col: str, required: bool,
-                prepare: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
+def read_values(
+    directory: Path, name: str, unit_col: str, required: bool, prepare: Callable[[pl.DataFrame], pl.DataFrame]
+) -> pl.DataFrame:
     """`<name>.csv(.gz)` (columns kpi,<unit_col>,period,gender,value) passed through `prepare`;
     an empty frame if an optional file is missing."""
     for candidate in (directory / f"{name}.csv.gz", directory / f"{name}.csv"):
@@ -59,6 +60,7 @@ def read_values(directory: Path, name: str, unit_col: str, required: bool,
             return _values(*_stamp(candidate), unit_col, prepare)
     if required:
         raise FileNotFoundError(f"{directory}/{name}.csv(.gz) is missing")
-    empty = pl.DataFrame(schema={"kpi": pl.String, "unit": pl.String, "period": pl.Int32,
-                                 "gender": pl.String, "value": pl.Float64})
+    empty = pl.DataFrame(
+        schema={"kpi": pl.String, "unit": pl.String, "period": pl.Int32, "gender": pl.String, "value": pl.Float64}
+    )
     return prepare(empty)

@@ -27,9 +27,7 @@ class GroupTable:
         groups = sorted(groups, key=lambda g: g["id"])  # row order = output order
         self.group_ids: list[str] = [g["id"] for g in groups]
         self._group_index = {gid: i for i, gid in enumerate(self.group_ids)}
-        self._units = pl.DataFrame(
-            {"unit": list(unit_ids), "uidx": np.arange(len(unit_ids), dtype=np.int64)}
-        )
+        self._units = pl.DataFrame({"unit": list(unit_ids), "uidx": np.arange(len(unit_ids), dtype=np.int64)})
         unit_index = {u: i for i, u in enumerate(unit_ids)}
         self._matrix = np.zeros((len(self.group_ids), len(unit_ids)), dtype=np.float64)
         for gi, group in enumerate(groups):
@@ -38,8 +36,7 @@ class GroupTable:
                 if ui is not None:  # members that are not units cannot contribute
                     self._matrix[gi, ui] = 1.0
 
-    def means(self, rows: pl.DataFrame, group_ids: Sequence[str] | None,
-              from_date: date | None) -> pl.DataFrame:
+    def means(self, rows: pl.DataFrame, group_ids: Sequence[str] | None, from_date: date | None) -> pl.DataFrame:
         """Group mean rows (GROUP_SCHEMA, `unit` = group id) from unit `rows` (ROW_SCHEMA).
 
         `rows` must hold every unit's rows for the wanted KPIs and years, tombstones included.
@@ -56,8 +53,7 @@ class GroupTable:
             return pl.DataFrame(schema=GROUP_SCHEMA)
         rows = rows.join(self._units, on="unit", how="inner")
         combos = (
-            rows.select("kpi", "period", "gender").unique().sort("kpi", "period", "gender")
-            .with_row_index("cidx")
+            rows.select("kpi", "period", "gender").unique().sort("kpi", "period", "gender").with_row_index("cidx")
         )  # one matrix column per (kpi, period, gender), sorted
         rows = rows.join(combos, on=["kpi", "period", "gender"], how="inner")
         shape = (self._units.height, combos.height)
@@ -76,26 +72,31 @@ class GroupTable:
         else:
             recent_rows = rows.filter(pl.col("updated") >= from_date)
             recent = np.zeros(shape)
-            recent[recent_rows.get_column("uidx").to_numpy(),
-                   recent_rows.get_column("cidx").to_numpy().astype(np.int64)] = 1.0
+            recent[
+                recent_rows.get_column("uidx").to_numpy(), recent_rows.get_column("cidx").to_numpy().astype(np.int64)
+            ] = 1.0
             selected = (membership @ recent) > 0
         gi, cj = _cells_by_kpi(selected, combos.get_column("kpi"))
         cell_counts = counts[gi, cj]
         with np.errstate(invalid="ignore", divide="ignore"):
             means = sums[gi, cj] / cell_counts
-        return pl.DataFrame(
-            {
-                "kpi": combos.get_column("kpi").gather(cj),
-                "unit": pl.Series(self.group_ids).gather(np.asarray(wanted)[gi]),
-                "period": combos.get_column("period").gather(cj),
-                "gender": combos.get_column("gender").gather(cj),
-                "value": means,
-                "count": cell_counts.astype(np.int32),
-            }
-        ).with_columns(
-            pl.when(pl.col("count") > 0).then(pl.col("value")).otherwise(None).alias("value"),
-            (pl.col("count") == 0).alias("isdeleted"),
-        ).select(list(GROUP_SCHEMA))
+        return (
+            pl.DataFrame(
+                {
+                    "kpi": combos.get_column("kpi").gather(cj),
+                    "unit": pl.Series(self.group_ids).gather(np.asarray(wanted)[gi]),
+                    "period": combos.get_column("period").gather(cj),
+                    "gender": combos.get_column("gender").gather(cj),
+                    "value": means,
+                    "count": cell_counts.astype(np.int32),
+                }
+            )
+            .with_columns(
+                pl.when(pl.col("count") > 0).then(pl.col("value")).otherwise(None).alias("value"),
+                (pl.col("count") == 0).alias("isdeleted"),
+            )
+            .select(list(GROUP_SCHEMA))
+        )
 
 
 def _cells_by_kpi(selected: np.ndarray, combo_kpis: pl.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -109,7 +110,7 @@ def _cells_by_kpi(selected: np.ndarray, combo_kpis: pl.Series) -> tuple[np.ndarr
     runs = combo_kpis.rle().struct.field("len").to_numpy()
     start = 0
     for length in runs:
-        gi, cj = np.nonzero(selected[:, start:start + length])
+        gi, cj = np.nonzero(selected[:, start : start + length])
         rows.append(gi)
         cols.append(cj + start)
         start += int(length)

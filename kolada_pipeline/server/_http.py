@@ -70,11 +70,13 @@ def _fault_response(fault: Fault) -> Response:
         headers = {} if fault.retry_after is None else {"Retry-After": _shown(fault.retry_after)}
         return Response(503, dumps({"detail": "Service Unavailable"}), headers=headers)
     if fault.kind == "html_error":
-        page = ("<!DOCTYPE html><html><head><title>500 Internal Server Error</title><style>body{color:red}"
-                "</style></head><body><h1>Internal Server Error</h1>" + "<p>The server is on fire.</p>" * 200
-                + "</body></html>")
-        return Response(500 if fault.status is None else fault.status, page.encode("utf-8"),
-                        content_type="text/html")
+        page = (
+            "<!DOCTYPE html><html><head><title>500 Internal Server Error</title><style>body{color:red}"
+            "</style></head><body><h1>Internal Server Error</h1>"
+            + "<p>The server is on fire.</p>" * 200
+            + "</body></html>"
+        )
+        return Response(500 if fault.status is None else fault.status, page.encode("utf-8"), content_type="text/html")
     if fault.kind == "bad_envelope":
         return Response(200, dumps({"data": [], "count": 0, "next_page": None}))
     # not_json: what a proxy error page looks like
@@ -96,22 +98,22 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.server.track(self.connection, add=False)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+    def do_GET(self) -> None:
         self._serve("GET")
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._serve("HEAD")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._serve("POST")
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._serve("PUT")
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._serve("DELETE")
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         if self.server.kolada.verbose:
             super().log_message(format, *args)
 
@@ -120,14 +122,28 @@ class _Handler(BaseHTTPRequestHandler):
         arrived = time.monotonic()
         split = urlsplit(self.path)
         auth = _basic_auth(self.headers.get("Authorization"))
-        record = lambda status: kolada._record(RequestRecord(  # noqa: E731
-            arrived, method, split.path, parse_qs(split.query, keep_blank_values=True), status,
-            auth[0] if auth else None))
+
+        def record(status: int) -> None:
+            kolada._record(
+                RequestRecord(
+                    arrived,
+                    method,
+                    split.path,
+                    parse_qs(split.query, keep_blank_values=True),
+                    status,
+                    auth[0] if auth else None,
+                )
+            )
+
         if kolada.credentials is not None and auth != kolada.credentials:
             record(401)
-            self._send(Response(401, dumps({"detail": "Not authenticated"}),
-                                headers={"WWW-Authenticate": 'Basic realm="kolada"'}),
-                       head_only=method == "HEAD", truncate=False)
+            self._send(
+                Response(
+                    401, dumps({"detail": "Not authenticated"}), headers={"WWW-Authenticate": 'Basic realm="kolada"'}
+                ),
+                head_only=method == "HEAD",
+                truncate=False,
+            )
             return
         if kolada.delay:
             time.sleep(kolada.delay)
@@ -145,7 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
             host = self.headers.get("Host") or f"{kolada.host}:{kolada.port}"
             try:
                 response = kolada.api.handle(method, self.path, host)
-            except Exception:  # noqa: BLE001 - keep serving; the traceback goes to stderr
+            except Exception:
                 traceback.print_exc(file=sys.stderr)
                 response = Response(500, dumps({"detail": "Internal Server Error"}))
         record(response.status)
@@ -214,10 +230,19 @@ class KoladaServer:
     ...     requests.get(server.base_url + "/kpi/N00945").json()
     """
 
-    def __init__(self, snapshot_dir: Path | None = None, host: str = "127.0.0.1", port: int = 0,
-                 scale: int = 1, *, delay: float = 0.0, placeholders: bool = False,
-                 snapshot: Snapshot | None = None, verbose: bool = False,
-                 credentials: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        snapshot_dir: Path | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        scale: int = 1,
+        *,
+        delay: float = 0.0,
+        placeholders: bool = False,
+        snapshot: Snapshot | None = None,
+        verbose: bool = False,
+        credentials: tuple[str, str] | None = None,
+    ) -> None:
         self.snapshot = snapshot if snapshot is not None else Snapshot(snapshot_dir, scale=scale)
         self.host = host
         self.port = port
@@ -241,8 +266,12 @@ class KoladaServer:
             return self
         self._httpd = _Server((self.host, self.port), self)
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"kolada-server-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"kolada-server-{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -261,8 +290,9 @@ class KoladaServer:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     @property

@@ -82,8 +82,7 @@ class Snapshot:
         self.kpis: list[dict[str, Any]] = read_envelope(d, "kpi")
         self.kpi_groups: list[dict[str, Any]] = read_envelope(d, "kpi_groups", required=False)
         self.municipalities: list[dict[str, Any]] = read_envelope(d, "municipality")
-        self.municipality_groups: list[dict[str, Any]] = read_envelope(
-            d, "municipality_groups", required=False)
+        self.municipality_groups: list[dict[str, Any]] = read_envelope(d, "municipality_groups", required=False)
         self.ous: list[dict[str, Any]] = read_envelope(d, "ou", required=False)
         self.retired_kpis: list[dict[str, Any]] = read_envelope(d, "kpi_retired", required=False)
         prepare = ValueStore.prepare
@@ -122,8 +121,7 @@ class Snapshot:
                 clone = copy.deepcopy(meta)
                 clone["id"] = clone_id
                 clone["title"] = f"{meta.get('title') or source} (klon {k})"
-                (self.kpis if source in active or source not in retired
-                 else self.retired_kpis).append(clone)
+                (self.kpis if source in active or source not in retired else self.retired_kpis).append(clone)
                 for group in groups:
                     group["members"].append({"member_id": clone_id, "member_title": clone["title"]})
                 self.values.add_alias(clone_id, source)
@@ -131,13 +129,21 @@ class Snapshot:
                 self.clones[clone_id] = source
 
     # -- mutations ----------------------------------------------------------------------------
-    def set_value(self, kpi: str, municipality: str, year: int, gender: str,
-                  value: float | None, updated: date | str | None = None) -> None:
+    def set_value(
+        self,
+        kpi: str,
+        municipality: str,
+        year: int,
+        gender: str,
+        value: float | None,
+        updated: date | str | None = None,
+    ) -> None:
         """Insert or revise one value; `updated` (default today, UTC) drives `from_date`."""
         self.values.put(kpi, municipality, int(year), gender, value, as_date(updated))
 
-    def delete_value(self, kpi: str, municipality: str, year: int, gender: str,
-                     deleted: date | str | None = None) -> None:
+    def delete_value(
+        self, kpi: str, municipality: str, year: int, gender: str, deleted: date | str | None = None
+    ) -> None:
         """Delete one value, leaving a tombstone dated `deleted` (default today, UTC)."""
         self.values.put(kpi, municipality, int(year), gender, None, as_date(deleted), deleted=True)
 

@@ -105,8 +105,9 @@ class ValueStore:
         return self._alias_frame
 
     # -- mutations ----------------------------------------------------------------------------
-    def put(self, kpi: str, unit: str, period: int, gender: str, value: float | None,
-            updated: date, deleted: bool = False) -> None:
+    def put(
+        self, kpi: str, unit: str, period: int, gender: str, value: float | None, updated: date, deleted: bool = False
+    ) -> None:
         """Insert or revise one value (or record its deletion when `deleted`)."""
         with self._lock:
             stored = None if value is None or math.isnan(float(value)) else float(value)

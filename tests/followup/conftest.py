@@ -109,7 +109,7 @@ class Editor:
     @staticmethod
     def add_line(path: Path, text: str) -> int:
         """Append a line to ``path``; return its number."""
-        lines = path.read_text(encoding="utf-8").splitlines() + [text]
+        lines = [*path.read_text(encoding="utf-8").splitlines(), text]
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return len(lines)
 

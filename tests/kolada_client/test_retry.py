@@ -142,7 +142,7 @@ def test_a_retry_after_beyond_the_budget_fails_at_once_saying_so(kolada):
 
 def test_the_retry_budget_from_the_environment_must_be_a_number(monkeypatch):
     monkeypatch.setenv("KOLADA_RETRY_SECONDS", "ninety")
-    with pytest.raises(ValueError, match="KOLADA_RETRY_SECONDS.*'ninety'"):
+    with pytest.raises(ValueError, match=r"KOLADA_RETRY_SECONDS.*'ninety'"):
         RetryPolicy.from_env()
     monkeypatch.setenv("KOLADA_RETRY_SECONDS", "300")
     assert RetryPolicy.from_env().max_seconds == 300
