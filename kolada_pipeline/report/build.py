@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from ..warehouse.publish import WarehouseError
-from .data import FocusReport, focus_ids, load_focus, table_names
+from .data import FocusReport, focus_ids, load_focus, open_warehouse, table_names
 from .pages import goal_file, render_goal, render_overview
 
 REQUIRED_TABLES = (
@@ -71,13 +71,7 @@ def build_report(warehouse: Path, out_dir: Path, focus: str | None = None) -> Pa
     warehouse is missing, not built, or has no model for ``focus``.
     """
     warehouse, out_dir = Path(warehouse), Path(out_dir)
-    if not warehouse.is_file():
-        raise WarehouseError(f"No warehouse at {warehouse}; run `kolada refresh` first (or pass --warehouse)")
-    try:
-        con = duckdb.connect(str(warehouse), read_only=True)
-    except duckdb.Error as exc:
-        raise WarehouseError(f"Cannot open the warehouse {warehouse}: {exc}") from exc
-    with con:
+    with open_warehouse(warehouse) as con:
         _check_tables(con, warehouse)
         known = focus_ids(con)
         if not known:

@@ -9,15 +9,19 @@ Only published tables are read (``mart``, ``mapping``, ``meta``, ``core.municipa
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from ..warehouse.publish import WarehouseError
 from ..warehouse.sqlfiles import read_sql
 from .format import auto_decimals
 
@@ -263,3 +267,17 @@ def load_focus(con: duckdb.DuckDBPyConnection, focus: str) -> FocusReport:
         retired=retired,
         data_date=data_date(con),
     )
+
+
+@contextlib.contextmanager
+def open_warehouse(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The published warehouse, read-only; a WarehouseError says what to do when there is none."""
+    warehouse = Path(warehouse)
+    if not warehouse.is_file():
+        raise WarehouseError(f"No warehouse at {warehouse}; run `kolada refresh` first (or pass --warehouse)")
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error as exc:
+        raise WarehouseError(f"Cannot open the warehouse {warehouse}: {exc}") from exc
+    with con:
+        yield con

@@ -16,7 +16,6 @@ bytes (the PDFs excepted: Chromium stamps them).
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import io
@@ -26,7 +25,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,8 +34,7 @@ import duckdb
 from .. import __version__
 from ..followup.files import FollowUpModel, ModelError, discover_models, load_model
 from ..followup.reference import MAPPINGS_DIR
-from ..warehouse.publish import WarehouseError
-from .data import _rows
+from .data import _rows, open_warehouse
 from .dialogue import render_dialogue, render_municipality
 from .governance import GovernanceReport, ReportError, find_unit, load_governance
 
@@ -48,20 +45,6 @@ PDF_TIMEOUT_S = 180
 
 
 # ------------------------------------------------------------------------------------- plumbing
-
-
-@contextlib.contextmanager
-def open_warehouse(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The published warehouse, read-only; a WarehouseError says what to do when there is none."""
-    warehouse = Path(warehouse)
-    if not warehouse.is_file():
-        raise WarehouseError(f"No warehouse at {warehouse}; run `kolada refresh` first (or pass --warehouse)")
-    try:
-        con = duckdb.connect(str(warehouse), read_only=True)
-    except duckdb.Error as exc:
-        raise WarehouseError(f"Cannot open the warehouse {warehouse}: {exc}") from exc
-    with con:
-        yield con
 
 
 def write_text(path: Path, text: str) -> None:

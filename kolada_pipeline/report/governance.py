@@ -249,45 +249,35 @@ def load_governance(con: duckdb.DuckDBPyConnection, focus: str, period: str) -> 
     for r in _rows(con, "gov_activities", focus=focus, period=period, period_end=end):
         activities[r["parent_id"]].append(Activity(**r))
 
-    objectives = [
-        GovObject(
-            "objective",
-            r["objective_id"],
+    def gov_object(kind: str, r: dict[str, Any], **extra: Any) -> GovObject:
+        object_id = r[f"{kind}_id"]
+        return GovObject(
+            kind,
+            object_id,
             r["unit_id"],
             r["unit_title"],
             r["title"],
             r["description"],
             _goals(r["goals"]),
             r["assessment"],
-            None,
+            r.get("status"),
             r["comment"],
-            r["assessed_by"],
+            r.get("assessed_by") if kind == "objective" else None,
             bool(r["is_carried_forward"]),
-            indicators=indicators.get(r["objective_id"], []),
-            activities=activities.get(r["objective_id"], []),
+            indicators=indicators.get(object_id, []),
+            activities=activities.get(object_id, []),
+            **extra,
         )
-        for r in _rows(con, "gov_objectives", focus=focus, period=period)
-    ]
+
+    objectives = [gov_object("objective", r) for r in _rows(con, "gov_objectives", focus=focus, period=period)]
     assignments = [
-        GovObject(
+        gov_object(
             "assignment",
-            r["assignment_id"],
-            r["unit_id"],
-            r["unit_title"],
-            r["title"],
-            r["description"],
-            _goals(r["goals"]),
-            r["assessment"],
-            r["status"],
-            r["comment"],
-            None,
-            bool(r["is_carried_forward"]),
+            r,
             decision_ref=r["decision_ref"],
             decided_on=r["decided_on"],
             deadline=r["deadline"],
             is_overdue=bool(r["is_overdue"]),
-            indicators=indicators.get(r["assignment_id"], []),
-            activities=activities.get(r["assignment_id"], []),
         )
         for r in _rows(con, "gov_assignments", focus=focus, period=period)
     ]

@@ -18,9 +18,9 @@ from ..followup.files import FollowUpModel, ModelProblem, format_problems
 from ..followup.stories import Story
 from ..followup.stories import read_stories as _read_stories
 from ..warehouse.publish import WarehouseError
-from .data import FocusReport, Kpi, focus_ids, load_focus
+from .data import FocusReport, Kpi, focus_ids, load_focus, open_warehouse
 from .dialogue import ASSESSMENT_BAND, STATUS_BAND
-from .edition import find_model, open_warehouse, write_text
+from .edition import find_model, write_text
 from .format import MISSING, format_date, format_number, format_year
 from .governance import GovernanceReport, GovObject, ReportError, check_governance, load_governance
 from .pages import SIMILAR, SOURCE_NOTE, Cell, environment
