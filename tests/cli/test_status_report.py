@@ -29,3 +29,15 @@ def test_the_refresh_summary_warns_about_kpis_without_values(built_warehouse: Pa
 
     journal = built_warehouse.with_name("kolada.runs.jsonl").read_text(encoding="utf-8").splitlines()
     assert json.loads(journal[-1])["status"] == "succeeded"
+
+
+def test_example_data_is_marked_in_the_published_tables(built_warehouse: Path):
+    """The bundled model's invented local KPIs say so wherever their values show (issue 15.4)."""
+    import duckdb
+
+    with duckdb.connect(str(built_warehouse), read_only=True) as con:
+        titles = con.execute(
+            "SELECT DISTINCT kpi_title FROM mart.kpi_followup WHERE is_local UNION "
+            "SELECT DISTINCT kpi_title FROM mart.goal_kpi WHERE is_local"
+        ).fetchall()
+    assert titles and all(title.startswith("EXEMPEL: ") for (title,) in titles)
