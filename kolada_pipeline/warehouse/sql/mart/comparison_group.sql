@@ -36,15 +36,8 @@ county AS (     -- the county's municipalities: the "… läns kommuner" group t
     WHERE g.title LIKE '% läns kommuner%'
     QUALIFY row_number() OVER (PARTITION BY f.focus_municipality_id ORDER BY g.municipality_group_id) = 1
 ),
-everyone AS (   -- the smallest group with every municipality as a member (G2328 "Alla kommuner")
-    SELECT gm.municipality_group_id AS group_id
-    FROM core.municipality_group_member gm
-    JOIN core.municipality m USING (municipality_id)
-    GROUP BY gm.municipality_group_id
-    HAVING count(DISTINCT m.municipality_id) FILTER (WHERE m.type = 'K')
-           = (SELECT count(*) FROM core.municipality WHERE type = 'K')
-    ORDER BY count(*), gm.municipality_group_id
-    LIMIT 1
+everyone AS (   -- Kolada's group of all municipalities (G2328 "Alla kommuner")
+    SELECT municipality_group_id AS group_id FROM core.all_municipalities_group
 ),
 listed AS (
     SELECT DISTINCT focus_municipality_id FROM mapping.model_comparison_group
