@@ -190,10 +190,12 @@ def _clear_errors() -> Iterator[None]:
 
 
 def _journal_error(exc: BaseException) -> str:
+    """As the flow journals its own failures: plain, scrubbed and capped (runlog.stored_error)."""
     from kolada_pipeline.warehouse.db import held_open_error
+    from kolada_pipeline.warehouse.runlog import stored_error
 
     plain = held_open_error(exc)
-    return (str(plain) if plain else f"{type(exc).__name__}: {exc}")[:2000]
+    return str(plain) if plain else stored_error(exc)
 
 
 @contextlib.contextmanager
