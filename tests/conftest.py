@@ -86,3 +86,14 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored():
+    """A command run in-process (CliRunner) sets Prefect's quiet defaults in os.environ, and
+    `--debug` turns its logging up: put the environment back so no test leaks into the next."""
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
