@@ -230,6 +230,15 @@ _LOCAL_VALUE_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+#: mapping.goal_kpi's columns (warehouse/sql/mapping/model.sql), in the table's order.
+_GOAL_KPI_SCHEMA: dict[str, type[pl.DataType]] = {
+    "focus_municipality_id": pl.String, "goal": pl.Int32, "kpi_id": pl.String, "target": pl.String,
+    "higher_is_better": pl.Boolean, "area": pl.String, "evidence": pl.String, "note": pl.String, "is_local": pl.Boolean,
+}  # fmt: skip
+#: The goal_kpi columns copied as they are from a KpiMapping.
+_GOAL_KPI_FIELDS = ("kpi_id", "higher_is_better", "area", "evidence", "note", "is_local")
+
+
 @dataclass(frozen=True, eq=False)
 class FollowUpModel:
     """A loaded follow-up model. Immutable: edit the files and load again.
@@ -324,39 +333,18 @@ class FollowUpModel:
         )
 
         excluded = set(exclude_kpis)
-        goal_rows = []
-        for mapping in self.kpis:
-            if mapping.kpi_id in excluded:
-                continue
-            for goal in dict.fromkeys(mapping.goals):
-                targets = [t for t in mapping.targets if _goal_of_target(t) == goal]
-                goal_rows.append(
-                    {
-                        "focus_municipality_id": focus,
-                        "goal": goal,
-                        "kpi_id": mapping.kpi_id,
-                        "target": ";".join(targets) if targets else None,
-                        "higher_is_better": mapping.higher_is_better,
-                        "area": mapping.area,
-                        "evidence": mapping.evidence,
-                        "note": mapping.note,
-                        "is_local": mapping.is_local,
-                    }
-                )
-        goal_kpi = pl.DataFrame(
-            goal_rows,
-            schema={
-                "focus_municipality_id": pl.String,
-                "goal": pl.Int32,
-                "kpi_id": pl.String,
-                "target": pl.String,
-                "higher_is_better": pl.Boolean,
-                "area": pl.String,
-                "evidence": pl.String,
-                "note": pl.String,
-                "is_local": pl.Boolean,
-            },
-        ).sort(["goal", "kpi_id"])
+        goal_rows = [
+            {
+                "focus_municipality_id": focus,
+                "goal": goal,
+                **{column: getattr(mapping, column) for column in _GOAL_KPI_FIELDS},
+                "target": ";".join(t for t in mapping.targets if _goal_of_target(t) == goal) or None,
+            }
+            for mapping in self.kpis
+            if mapping.kpi_id not in excluded
+            for goal in dict.fromkeys(mapping.goals)
+        ]
+        goal_kpi = pl.DataFrame(goal_rows, schema=_GOAL_KPI_SCHEMA).sort(["goal", "kpi_id"])
 
         local_kpi = pl.DataFrame(
             {

@@ -49,27 +49,14 @@ def municipality_groups() -> pl.DataFrame:
 
 
 @pytest.fixture(scope="session")
-def snapshot_metadata():
-    """The bundled snapshot's metadata as the refresh's ``Metadata`` (screened at the boundary)."""
-    from kolada_pipeline.quality.boundary import screen_metadata
-    from kolada_pipeline.warehouse.load import Metadata
+def snapshot_metadata(shared_kolada):
+    """The bundled snapshot's metadata as the refresh's ``Metadata``: fetched from the local
+    Kolada server and screened at the boundary by the refresh's own ``fetch_metadata``."""
+    from kolada_client import KoladaClient
+    from kolada_pipeline.warehouse.load import fetch_metadata
 
-    screened = {
-        kind: screen_metadata(kind, _envelope(name), "snapshot")
-        for kind, name in (
-            ("kpi", "kpi.json.gz"),
-            ("municipality", "municipality.json.gz"),
-            ("kpi_group", "kpi_groups.json.gz"),
-            ("municipality_group", "municipality_groups.json.gz"),
-        )
-    }
-    return Metadata(
-        kpis=screened["kpi"].good,
-        municipalities=screened["municipality"].good,
-        kpi_groups=screened["kpi_group"].good,
-        municipality_groups=screened["municipality_group"].good,
-        rejected=pl.concat([s.rejected for s in screened.values()]),
-    )
+    with KoladaClient(shared_kolada.base_url) as client:
+        return fetch_metadata(client)
 
 
 @pytest.fixture
