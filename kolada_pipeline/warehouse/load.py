@@ -25,7 +25,7 @@ from kolada_client import KoladaClient, YearPlan, first_year, plan_years, redact
 from kolada_pipeline.quality.boundary import REJECTED_COLUMNS, Screened, screen_metadata, screen_values
 
 from .runlog import ScrubFilter
-from .sqlfiles import read_sql, run_script
+from .sqlfiles import read_sql, registered, run_script
 
 log = logging.getLogger(__name__)
 log.addFilter(ScrubFilter())
@@ -418,12 +418,43 @@ class ApplyCounts:
     deleted: int
 
 
-def apply_values(con: duckdb.DuckDBPyConnection, *, run_id: str, now: dt.datetime) -> ApplyCounts:
-    """Apply staged values to ``core.kpi_value`` (see load/apply_values.sql for the rules)."""
-    run_script(con, "load/apply_values.sql", run_id=run_id, now=now)
-    counts = dict(con.execute(read_sql("load/apply_counts.sql")).fetchall())
-    run_script(con, "load/apply_cleanup.sql")
-    return ApplyCounts(counts.get("inserted", 0), counts.get("revised", 0), counts.get("deleted", 0))
+#: Staged rows applied at once. Measured at x16 (8.3 M values): one apply of every row held
+#: about 1 GiB more than the x1 run; batches of this size keep the apply's working set to one
+#: batch, which DuckDB can spill.
+BATCH_ROWS = 1_000_000
+
+
+def apply_batches(con: duckdb.DuckDBPyConnection, batch_rows: int = BATCH_ROWS) -> list[list[str]]:
+    """The run's KPIs in id order, cut into lists whose staged rows add up to about ``batch_rows``
+    (a KPI is never split: its deletions by absence need all of its rows)."""
+    batches: list[list[str]] = [[]]
+    rows = 0
+    for kpi_id, n in con.execute(read_sql("load/apply_batches.sql")).fetchall():
+        if batches[-1] and rows + n > batch_rows:
+            batches.append([])
+            rows = 0
+        batches[-1].append(kpi_id)
+        rows += n
+    return [b for b in batches if b]
+
+
+def apply_values(
+    con: duckdb.DuckDBPyConnection, *, run_id: str, now: dt.datetime, batch_rows: int = BATCH_ROWS
+) -> ApplyCounts:
+    """Apply staged values to ``core.kpi_value`` (see load/apply_values.sql for the rules), one
+    batch of KPIs at a time (:func:`apply_batches`), each batch committed on its own.
+
+    The private copy is published only after the whole run passes its gate, so a run that fails
+    between batches publishes nothing."""
+    totals: dict[str, int] = {}
+    for batch in apply_batches(con, batch_rows):
+        with registered(con, apply_batch=pl.DataFrame({"kpi_id": batch}, schema={"kpi_id": pl.String})):
+            run_script(con, "load/apply_values.sql", run_id=run_id, now=now)
+            for change, n in con.execute(read_sql("load/apply_counts.sql")).fetchall():
+                totals[change] = totals.get(change, 0) + n
+            run_script(con, "load/apply_cleanup.sql")
+    run_script(con, "load/record_full_fetch.sql", run_id=run_id, now=now)
+    return ApplyCounts(totals.get("inserted", 0), totals.get("revised", 0), totals.get("deleted", 0))
 
 
 def drop_staging(con: duckdb.DuckDBPyConnection) -> None:

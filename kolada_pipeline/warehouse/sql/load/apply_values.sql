@@ -1,5 +1,7 @@
--- Applies a run's fetched values (staging.kpi_value) to core.kpi_value and records every
--- revision and deletion. Parameters: $run_id, $now.
+-- Applies a run's fetched values (staging.kpi_value) for one batch of KPIs (the registered
+-- relation apply_batch: kpi_id) to core.kpi_value and records every revision and deletion.
+-- load.apply_values runs it once per batch, so memory holds one batch's changes, not the run's.
+-- Parameters: $run_id, $now.
 --   KPIs fetched in full (staging.fetched_kpi): staging is the whole truth for them, so a held
 --                    value missing from it was deleted by Kolada.
 --   other KPIs (incremental): staging holds only what changed since from_date; deletions
@@ -10,7 +12,8 @@ CREATE OR REPLACE TEMP TABLE incoming AS
 SELECT kpi_id, municipality_id, year, gender,
        CASE WHEN is_deleted THEN NULL ELSE value END AS value,
        count, status
-FROM staging.kpi_value;
+FROM staging.kpi_value
+WHERE kpi_id IN (SELECT kpi_id FROM apply_batch);
 
 CREATE OR REPLACE TEMP TABLE value_change AS
 -- new or revised values
@@ -40,6 +43,7 @@ UNION ALL
 SELECT c.kpi_id, c.municipality_id, c.year, c.gender, NULL, NULL, NULL, c.value, 'deleted'
 FROM core.kpi_value c
 WHERE c.kpi_id IN (SELECT kpi_id FROM staging.fetched_kpi)
+  AND c.kpi_id IN (SELECT kpi_id FROM apply_batch)
   AND c.municipality_id NOT IN (
       SELECT municipality_id FROM core.municipality WHERE coalesce(is_retired, false))
   AND NOT EXISTS (
@@ -79,7 +83,3 @@ INSERT INTO core.kpi_value
 SELECT kpi_id, municipality_id, year, gender, value, count, status, $now, $now
 FROM value_change
 WHERE change = 'inserted';
-
--- The KPIs fetched in full now have their whole history in the warehouse.
-INSERT INTO meta.fetched_kpi SELECT kpi_id, $run_id, $now FROM staging.fetched_kpi
-ON CONFLICT (kpi_id) DO UPDATE SET last_full_fetch = excluded.last_full_fetch;
