@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warehouse", required=True, type=Path)
     p.add_argument("--mode", choices=("full", "incremental"), required=True)
     p.add_argument("--rate-limit", type=float, default=0.0, help="requests/s; 0 = unlimited (default)")
+    p.add_argument("--kpi-set", default=None, help="agenda2030 (default), all, or KPI group ids G1,G2")
     p.add_argument(
         "--profile",
         type=Path,
@@ -53,7 +54,12 @@ def main(argv: list[str] | None = None) -> int:
 
     for name in STAGES:
         setattr(fr, name, timed(name, getattr(fr, name).fn))
-    settings = fr.RefreshSettings(warehouse=args.warehouse, base_url=args.base_url, rate_limit=args.rate_limit or None)
+    from kolada_pipeline.settings import Settings
+
+    # The command's own resolution (environment, defaults such as DuckDB's memory limit), with
+    # this run's warehouse, server and rate (0 lifts the limit, as on the command line).
+    resolved = Settings.resolve(warehouse=args.warehouse, base_url=args.base_url, rate_limit=args.rate_limit)
+    settings = fr.RefreshSettings.from_settings(resolved, kpi_set=args.kpi_set)
 
     profiler = None
     if args.profile:
