@@ -36,11 +36,11 @@ from kolada_pipeline.followup import (
 )
 from kolada_pipeline.followup.tables import load_models
 from kolada_pipeline.quality import GateLimits, run_publish_gate
-from kolada_pipeline.settings import DEFAULT_MODELS_ROOT, DEFAULT_RETRY_SECONDS, Settings
+from kolada_pipeline.settings import DEFAULT_DUCKDB_MEMORY_LIMIT, DEFAULT_MODELS_ROOT, DEFAULT_RETRY_SECONDS, Settings
 from kolada_pipeline.warehouse import db as warehouse_db
 from kolada_pipeline.warehouse import load as loading
 from kolada_pipeline.warehouse import runlog
-from kolada_pipeline.warehouse.marts import build_marts
+from kolada_pipeline.warehouse.marts import refresh_marts
 from kolada_pipeline.warehouse.paths import WarehousePaths
 from kolada_pipeline.warehouse.publish import (
     discard_private_copy,
@@ -89,7 +89,7 @@ class RefreshSettings:
     max_row_drop: float = 0.05
     models_root: Path = DEFAULT_MODELS_ROOT
     retry_seconds: float = DEFAULT_RETRY_SECONDS
-    memory_limit: str | None = None
+    memory_limit: str | None = DEFAULT_DUCKDB_MEMORY_LIMIT
     today: dt.date | None = None
     #: "agenda2030", "all", KPI group ids, or None: the models' kpi_set, else agenda2030
     kpi_set: str | tuple[str, ...] | None = None
@@ -372,7 +372,9 @@ def apply_and_build(settings: RefreshSettings, building: Path, run_id: str, now:
         applied = loading.apply_values(con, run_id=run_id, now=now)
         group_id = loading.all_municipalities_group(con)
         shortfalls = [] if group_id is None else loading.completeness_shortfalls(con, group_id, run_id)
-        counts = build_marts(con)
+        counts, rebuilt = refresh_marts(con, run_id=run_id, now=now)
+        if not rebuilt:
+            log.info("The marts' inputs are unchanged since they were built; the published marts are kept")
         mismatches = loading.record_group_mean_mismatches(con, run_id)
         empty = [
             f'model {focus}: KPI {kpi_id} "{title}" has no value for the focus or its peers; its rows stay empty'

@@ -19,6 +19,7 @@ DDL_FILES = (
     "meta/rejected_row.sql",
     "meta/fetched_kpi.sql",
     "meta/group_mean_mismatch.sql",
+    "meta/mart_build.sql",
     "mapping/goal.sql",
     "mapping/model.sql",
     "mapping/governance.sql",
