@@ -26,7 +26,9 @@ def _warehouse(staged: list[tuple], full_kpis: list[str]) -> duckdb.DuckDBPyConn
     con = duckdb.connect()
     ensure_schema(con)
     con.executemany("INSERT INTO core.kpi_value VALUES (?, ?, ?, ?, ?, 1, '', ?, ?)", [(*h, NOW, NOW) for h in HELD])
-    con.execute("INSERT INTO core.municipality (municipality_id, title, type) VALUES ('0584', 'V', 'K'), ('0561', 'Å', 'K')")
+    con.execute(
+        "INSERT INTO core.municipality (municipality_id, title, type) VALUES ('0584', 'V', 'K'), ('0561', 'Å', 'K')"
+    )
     loading.start_staging(con, full_kpis)
     con.execute("INSERT INTO staging.source VALUES (0, 'http://127.0.0.1/v3/data')")
     con.executemany("INSERT INTO staging.kpi_value VALUES (?, ?, ?, ?, ?, 1, '', ?, 0)", staged)
