@@ -24,7 +24,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -211,17 +211,22 @@ class Governance:
             (self.organisation, self.objectives, self.assignments, self.activities, self.indicators, self.assessments)
         )
 
+    def objects(self) -> Iterator[tuple[str, str, Objective | Assignment | Activity]]:
+        """Every objective, assignment and activity as ``(kind, id, row)``, file by file in
+        :data:`GOVERNANCE_FILES` order; ``kind`` is ``objective``, ``assignment`` or ``activity``."""
+        for objective in self.objectives:
+            yield "objective", objective.objective_id, objective
+        for assignment in self.assignments:
+            yield "assignment", assignment.assignment_id, assignment
+        for activity in self.activities:
+            yield "activity", activity.activity_id, activity
+
     def object_kinds(self) -> dict[str, str]:
         """Objective, assignment and activity ids → ``objective`` / ``assignment`` / ``activity``
         (the first row wins when an id is repeated; the check reports the repeat)."""
         kinds: dict[str, str] = {}
-        for kind, ids in (
-            ("objective", [o.objective_id for o in self.objectives]),
-            ("assignment", [a.assignment_id for a in self.assignments]),
-            ("activity", [a.activity_id for a in self.activities]),
-        ):
-            for object_id in ids:
-                kinds.setdefault(object_id, kind)
+        for kind, object_id, _ in self.objects():
+            kinds.setdefault(object_id, kind)
         return kinds
 
     def polarity(self, indicator: Indicator, kpi_polarity: Mapping[str, bool | None]) -> bool | None:
@@ -546,13 +551,12 @@ def governance_frames(
     kinds = governance.object_kinds()
     rows: dict[str, list[dict[str, object]]] = {table: [] for table in GOVERNANCE_TABLES}
     rows["org_unit"] = [_row("org_unit", unit) for unit in governance.organisation]
-    for kind, items in (("objective", governance.objectives), ("assignment", governance.assignments)):
-        for item in items:
-            rows[kind].append(_row(kind, item, goals=_joined(item.goals), targets=_joined(item.targets)))
-            object_id = getattr(item, f"{kind}_id")
-            rows["object_goal"] += [
-                {"object_id": object_id, "object_kind": kind, "goal": goal} for goal in dict.fromkeys(item.goals)
-            ]
+    for kind, object_id, item in governance.objects():
+        if isinstance(item, Activity):
+            continue
+        rows[kind].append(_row(kind, item, goals=_joined(item.goals), targets=_joined(item.targets)))
+        goals = dict.fromkeys(item.goals)
+        rows["object_goal"] += [{"object_id": object_id, "object_kind": kind, "goal": goal} for goal in goals]
     rows["activity"] = [
         _row("activity", a, parent_kind=kinds.get(a.parent_id), start_date=a.start, end_date=a.end)
         for a in governance.activities
