@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 
@@ -26,15 +26,17 @@ from ..warehouse.sqlfiles import read_sql
 from .format import auto_decimals
 
 
-@dataclass(frozen=True)
-class Municipality:
+class Municipality(NamedTuple):
+    """A compared municipality (a row of report/members.sql), or Riket."""
+
     id: str
     title: str
     role: str  # focus, peer or region
 
 
-@dataclass(frozen=True)
-class Goal:
+class Goal(NamedTuple):
+    """One of the 17 goals, as report/goals.sql reads it from mapping.goal."""
+
     goal: int
     title_sv: str
     colour: str
