@@ -41,6 +41,16 @@ def first_year() -> int:
 
 
 OnUnknown = Literal["raise", "warn", "off"]
+#: One id or several (a list or a comma string).
+Kpis = str | Iterable[str]
+#: One id or several, or None for every record.
+Ids = str | Iterable[str] | None
+#: One year or several, or None for every year.
+Years = int | Iterable[int] | None
+#: ``YYYY-MM-DD`` or a date; None for no date.
+Since = str | dt.date | None
+#: ``K`` municipalities, ``L`` regions and Riket, None both.
+RegionType = Literal["K", "L"] | None
 #: endpoint of the full list of each kind of id
 _METADATA_KINDS = {
     "kpi": "kpi",
@@ -243,7 +253,7 @@ class KoladaClient:
         return out
 
     # -- metadata --------------------------------------------------------------------------
-    def metadata_records(self, endpoint: str, ids: str | Iterable[str] | None = None, **query: Any) -> list[Any]:
+    def metadata_records(self, endpoint: str, ids: Ids = None, **query: Any) -> list[Any]:
         """The raw records of a metadata endpoint (``kpi``, ``kpi_groups``, ``municipality``,
         ``municipality_groups``, ``ou``), every page, ids sent 25 at a time; for callers that
         type and check the records themselves."""
@@ -255,9 +265,7 @@ class KoladaClient:
             records.extend(self._list(f"{endpoint}/{','.join(chunk)}", query))
         return records
 
-    def _metadata(
-        self, endpoint: str, ids: str | Iterable[str] | None, query: dict[str, Any], check_ids: OnUnknown
-    ) -> pl.DataFrame:
+    def _metadata(self, endpoint: str, ids: Ids, query: dict[str, Any], check_ids: OnUnknown) -> pl.DataFrame:
         before = self._transport.stats.snapshot()
         records = self.metadata_records(endpoint, ids, **query)
         frame = pl.from_dicts(records, infer_schema_length=None) if records else pl.DataFrame()
@@ -270,9 +278,7 @@ class KoladaClient:
                 self._report_unknown(_KIND_OF_ENDPOINT[endpoint], missing, check_ids, groups=False)
         return frame
 
-    def kpis(
-        self, ids: str | Iterable[str] | None = None, *, title: str | None = None, check_ids: OnUnknown = "warn"
-    ) -> pl.DataFrame:
+    def kpis(self, ids: Ids = None, *, title: str | None = None, check_ids: OnUnknown = "warn") -> pl.DataFrame:
         """KPI metadata (``id``, ``title``, ``description``, ``is_divided_by_gender``, ...).
 
         ``check_ids``: for ids Kolada does not know, ``"warn"`` (default, UnknownIdWarning with
@@ -280,32 +286,30 @@ class KoladaClient:
         """
         return self._metadata("kpi", ids, {"title": title}, check_ids)
 
-    def kpi_groups(
-        self, ids: str | Iterable[str] | None = None, *, title: str | None = None, check_ids: OnUnknown = "warn"
-    ) -> pl.DataFrame:
+    def kpi_groups(self, ids: Ids = None, *, title: str | None = None, check_ids: OnUnknown = "warn") -> pl.DataFrame:
         """KPI groups with ``members`` as a list of ``{member_id, member_title}``."""
         return self._metadata("kpi_groups", ids, {"title": title}, check_ids)
 
     def municipalities(
         self,
-        ids: str | Iterable[str] | None = None,
+        ids: Ids = None,
         *,
         title: str | None = None,
-        region_type: Literal["K", "L"] | None = None,
+        region_type: RegionType = None,
         check_ids: OnUnknown = "warn",
     ) -> pl.DataFrame:
         """Units: municipalities (``type`` K), regions and Riket ``0000`` (``type`` L)."""
         return self._metadata("municipality", ids, {"title": title, "region_type": region_type}, check_ids)
 
     def municipality_groups(
-        self, ids: str | Iterable[str] | None = None, *, title: str | None = None, check_ids: OnUnknown = "warn"
+        self, ids: Ids = None, *, title: str | None = None, check_ids: OnUnknown = "warn"
     ) -> pl.DataFrame:
         """Municipality groups (``G…``) with their ``members``."""
         return self._metadata("municipality_groups", ids, {"title": title}, check_ids)
 
     def ous(
         self,
-        ids: str | Iterable[str] | None = None,
+        ids: Ids = None,
         *,
         title: str | None = None,
         municipality: str | None = None,
@@ -390,12 +394,12 @@ class KoladaClient:
 
     def iter_values(
         self,
-        kpis: str | Iterable[str],
-        municipalities: str | Iterable[str] | None = None,
-        years: int | Iterable[int] | None = None,
-        from_date: str | dt.date | None = None,
+        kpis: Kpis,
+        municipalities: Ids = None,
+        years: Years = None,
+        from_date: Since = None,
         *,
-        region_type: Literal["K", "L"] | None = None,
+        region_type: RegionType = None,
         unit_types: Mapping[str, str] | None = None,
     ) -> Iterator[pl.DataFrame]:
         """Like :meth:`values`, one frame per fetched chunk, so that callers can stream to disk.
@@ -415,10 +419,10 @@ class KoladaClient:
         root: str,
         unit_dim: str,
         parser: DataParser,
-        kpis: str | Iterable[str],
-        units: str | Iterable[str] | None,
-        years: int | Iterable[int] | None,
-        from_date: str | dt.date | None,
+        kpis: Kpis,
+        units: Ids,
+        years: Years,
+        from_date: Since,
         region_type: str | None,
     ) -> Iterator[pl.DataFrame]:
         kpi_list = _as_list(kpis) or []
@@ -433,7 +437,7 @@ class KoladaClient:
         self,
         plans: Iterable[YearPlan],
         *,
-        region_type: Literal["K", "L"] | None = None,
+        region_type: RegionType = None,
         unit_types: Mapping[str, str] | None = None,
     ) -> Iterator[pl.DataFrame]:
         """Every unit's values for each plan's KPIs in only its years (see :func:`plan_years`),
@@ -483,12 +487,12 @@ class KoladaClient:
 
     def values(
         self,
-        kpis: str | Iterable[str],
-        municipalities: str | Iterable[str] | None = None,
-        years: int | Iterable[int] | None = None,
-        from_date: str | dt.date | None = None,
+        kpis: Kpis,
+        municipalities: Ids = None,
+        years: Years = None,
+        from_date: Since = None,
         *,
-        region_type: Literal["K", "L"] | None = None,
+        region_type: RegionType = None,
         check_ids: OnUnknown = "warn",
         keep_empty: bool = False,
     ) -> pl.DataFrame:
@@ -533,10 +537,10 @@ class KoladaClient:
 
     def ou_values(
         self,
-        kpis: str | Iterable[str],
-        ous: str | Iterable[str] | None = None,
-        years: int | Iterable[int] | None = None,
-        from_date: str | dt.date | None = None,
+        kpis: Kpis,
+        ous: Ids = None,
+        years: Years = None,
+        from_date: Since = None,
     ) -> pl.DataFrame:
         """Values at organisational-unit level, like :meth:`values` with ``ou_id`` for the unit."""
         parser = DataParser(unit_field="ou", unit_column="ou_id")

@@ -41,17 +41,15 @@ def _dead_pid() -> int:
     return proc.pid
 
 
-def _shell(script: str, env: dict[str, str], timeout: float = 300) -> str:
+def _bash(script: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run commands as pasted into a fresh, non-interactive bash from the repository root."""
-    done = subprocess.run(
-        ["bash", "--norc", "--noprofile", "-c", script],
-        check=False,
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    command = ["bash", "--norc", "--noprofile", "-c", script]
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def _shell(script: str, env: dict[str, str], timeout: float = 300) -> str:
+    """:func:`_bash`, which must succeed; its output."""
+    done = _bash(script, env, timeout)
     assert done.returncode == 0, f"{script}\nstdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
     return done.stdout
 
@@ -103,15 +101,7 @@ def test_the_documented_schedule_starts_runs_and_stops(tmp_path: Path) -> None:
 
     with KoladaServer() as kolada:
         # Without the two settings, nothing starts and the message says what to set.
-        refused = subprocess.run(
-            ["bash", "--norc", "-c", "scripts/schedule start"],
-            check=False,
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        refused = _bash("scripts/schedule start", env, timeout=120)
         assert refused.returncode != 0 and "KOLADA_BASE_URL" in refused.stderr
 
         script = (

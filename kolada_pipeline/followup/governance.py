@@ -24,7 +24,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -100,8 +100,15 @@ _PERIOD = re.compile(r"(?P<year>(19|20|21)[0-9][0-9])(?:-(?:T(?P<tertial>[12])|(
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class OrgUnit:
+@dataclass(frozen=True, kw_only=True)
+class _Row:
+    """What every governance row carries: the line it was read from, for the check's messages."""
+
+    line: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrgUnit(_Row):
     """A unit of the organisation (``organisation.csv``): the council is the one root."""
 
     unit_id: str
@@ -109,42 +116,41 @@ class OrgUnit:
     title: str
     kind: str  # as written, lower case; the check compares it with UNIT_KINDS
     kolada_ou_id: str | None = None
-    line: int = 0
 
 
-@dataclass(frozen=True)
-class Objective:
+@dataclass(frozen=True, kw_only=True)
+class _GoalObject(_Row):
+    """What an objective and an assignment share: the unit responsible for it, and the goals and
+    targets it serves."""
+
+    title: str
+    unit_id: str
+    goals: tuple[int, ...]
+    targets: tuple[str, ...] = ()
+    description: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Objective(_GoalObject):
     """An objective (målbild) of a committee or service area: the basic mission."""
 
     objective_id: str
-    unit_id: str
-    title: str
-    goals: tuple[int, ...]
-    targets: tuple[str, ...] = ()
-    description: str | None = None
     valid_from: int | None = None
     valid_to: int | None = None
-    line: int = 0
 
 
-@dataclass(frozen=True)
-class Assignment:
+@dataclass(frozen=True, kw_only=True)
+class Assignment(_GoalObject):
     """An assignment (KF-uppdrag) the council has decided: local politics."""
 
     assignment_id: str
-    title: str
-    unit_id: str
-    goals: tuple[int, ...]
-    targets: tuple[str, ...] = ()
-    description: str | None = None
     decision_ref: str | None = None
     decided_on: dt.date | None = None
     deadline: dt.date | None = None  # a year in the file means its 31 December
-    line: int = 0
 
 
-@dataclass(frozen=True)
-class Activity:
+@dataclass(frozen=True, kw_only=True)
+class Activity(_Row):
     """Something done for an objective or an assignment."""
 
     activity_id: str
@@ -153,11 +159,10 @@ class Activity:
     unit_id: str | None = None
     start: dt.date | None = None  # a year means its 1 January
     end: dt.date | None = None  # a year means its 31 December
-    line: int = 0
 
 
-@dataclass(frozen=True)
-class Indicator:
+@dataclass(frozen=True, kw_only=True)
+class Indicator(_Row):
     """A KPI linked to an objective or assignment with a target value (målvärde).
 
     ``higher_is_better`` is the row's own column (``None`` when empty or absent); the polarity
@@ -172,11 +177,10 @@ class Indicator:
     warning_value: float | None = None
     higher_is_better: bool | None = None
     note: str | None = None
-    line: int = 0
 
 
-@dataclass(frozen=True)
-class Assessment:
+@dataclass(frozen=True, kw_only=True)
+class Assessment(_Row):
     """One object's assessment (objectives, assignments) and/or status (assignments,
     activities) for one reporting period, with the written analysis."""
 
@@ -187,7 +191,6 @@ class Assessment:
     comment: str | None = None
     assessed_by: str | None = None
     assessed_on: dt.date | None = None
-    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -208,17 +211,22 @@ class Governance:
             (self.organisation, self.objectives, self.assignments, self.activities, self.indicators, self.assessments)
         )
 
+    def objects(self) -> Iterator[tuple[str, str, Objective | Assignment | Activity]]:
+        """Every objective, assignment and activity as ``(kind, id, row)``, file by file in
+        :data:`GOVERNANCE_FILES` order; ``kind`` is ``objective``, ``assignment`` or ``activity``."""
+        for objective in self.objectives:
+            yield "objective", objective.objective_id, objective
+        for assignment in self.assignments:
+            yield "assignment", assignment.assignment_id, assignment
+        for activity in self.activities:
+            yield "activity", activity.activity_id, activity
+
     def object_kinds(self) -> dict[str, str]:
         """Objective, assignment and activity ids → ``objective`` / ``assignment`` / ``activity``
         (the first row wins when an id is repeated; the check reports the repeat)."""
         kinds: dict[str, str] = {}
-        for kind, ids in (
-            ("objective", [o.objective_id for o in self.objectives]),
-            ("assignment", [a.assignment_id for a in self.assignments]),
-            ("activity", [a.activity_id for a in self.activities]),
-        ):
-            for object_id in ids:
-                kinds.setdefault(object_id, kind)
+        for kind, object_id, _ in self.objects():
+            kinds.setdefault(object_id, kind)
         return kinds
 
     def polarity(self, indicator: Indicator, kpi_polarity: Mapping[str, bool | None]) -> bool | None:
@@ -251,6 +259,9 @@ def period_end(period: str) -> dt.date | None:
 # ---------------------------------------------------------------------------------------------
 
 
+T = TypeVar("T")
+
+
 @dataclass
 class _Cells:
     """Parses the cells of one row, filing each unreadable one as a problem on the row's line."""
@@ -259,6 +270,21 @@ class _Cells:
     line: int
     row: Mapping[str, str]
     problems: list[ModelProblem]
+    _first: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._first = len(self.problems)
+
+    def build(self, row_type: Callable[..., T], /, **values: object) -> T | None:
+        """The row as ``row_type``, or ``None`` when any of its cells could not be read (each one is
+        a problem already)."""
+        if len(self.problems) > self._first:
+            return None
+        return row_type(line=self.line, **values)
+
+    def each(self, read: Callable[[str], object], *columns: str) -> dict[str, object]:
+        """``columns`` read alike (``read`` is one of these methods), by name."""
+        return {column: read(column) for column in columns}
 
     def add(self, message: str) -> None:
         self.problems.append(ModelProblem(self.file, self.line, message))
@@ -275,46 +301,45 @@ class _Cells:
             return None
         return value
 
-    def lowered(self, column: str) -> str | None:
-        """A value from a list (kind, assessment, status): any letter case, single spaces."""
-        value = self.row.get(column, "")
-        return " ".join(value.lower().split()) or None
+    def lowered(self, column: str, missing: str | None = None) -> str | None:
+        """A value from a list (kind, assessment, status): any letter case, single spaces; with
+        ``missing``, an empty cell is a problem that says what to write."""
+        value = " ".join(self.row.get(column, "").lower().split()) or None
+        if value is None and missing is not None:
+            self.add(f"missing {column}: {missing}")
+        return value
 
-    def year(self, column: str) -> int | None:
-        value = self.row.get(column, "")
-        if not value:
-            return None
-        if not _YEAR.fullmatch(value):
-            self.add(f"bad {column} '{excerpt(value)}': write a four-digit year such as 2026")
-            return None
-        return int(value)
-
-    def date(self, column: str, *, year_means: Callable[[int], dt.date] | None = None) -> dt.date | None:
-        """An ISO date ``YYYY-MM-DD``; with ``year_means``, a year alone too (mapped by it)."""
-        value = self.row.get(column, "")
-        if not value:
-            return None
-        if year_means is not None and _YEAR.fullmatch(value):
-            return year_means(int(value))
-        if _DATE.fullmatch(value):
-            try:
-                return dt.date.fromisoformat(value)
-            except ValueError:
-                pass
-        also = " or a year such as 2026" if year_means is not None else ""
-        self.add(f"bad {column} '{excerpt(value)}': write a date as YYYY-MM-DD, e.g. 2026-03-31{also}")
-        return None
-
-    def number(self, column: str) -> float | None:
+    def optional(self, column: str, parse: Callable[[str], T], hint: str) -> T | None:
+        """An optional cell: ``None`` when empty, else ``parse`` of it; a ``ValueError`` from
+        ``parse`` makes it a problem whose ``hint`` says what to write."""
         value = self.row.get(column, "")
         if not value:
             return None
         try:
-            return parse_number(value)
+            return parse(value)
         except ValueError:
-            hint = " (without %)" if "%" in value else ""
-            self.add(f"bad {column} '{excerpt(value)}': write a number such as 12,5 or 12.5 or 1 234,5{hint}")
+            self.add(f"bad {column} '{excerpt(value)}': {hint}")
             return None
+
+    def year(self, column: str) -> int | None:
+        return self.optional(column, _year, "write a four-digit year such as 2026")
+
+    def date(self, column: str, *, year_means: Callable[[int], dt.date] | None = None) -> dt.date | None:
+        """An ISO date ``YYYY-MM-DD``; with ``year_means``, a year alone too (mapped by it)."""
+
+        def parse(value: str) -> dt.date:
+            if year_means is not None and _YEAR.fullmatch(value):
+                return year_means(int(value))
+            if not _DATE.fullmatch(value):
+                raise ValueError(value)
+            return dt.date.fromisoformat(value)
+
+        also = " or a year such as 2026" if year_means is not None else ""
+        return self.optional(column, parse, f"write a date as YYYY-MM-DD, e.g. 2026-03-31{also}")
+
+    def number(self, column: str) -> float | None:
+        percent = " (without %)" if "%" in self.row.get(column, "") else ""
+        return self.optional(column, parse_number, f"write a number such as 12,5 or 12.5 or 1 234,5{percent}")
 
     def polarity(self, column: str) -> bool | None:
         value = self.row.get(column, "")
@@ -336,6 +361,12 @@ class _Cells:
         return tuple(_split_list(self.row.get(column, "")))
 
 
+def _year(value: str) -> int:
+    if not _YEAR.fullmatch(value):
+        raise ValueError(value)
+    return int(value)
+
+
 def _first_of_year(year: int) -> dt.date:
     return dt.date(year, 1, 1)
 
@@ -345,98 +376,84 @@ def _last_of_year(year: int) -> dt.date:
 
 
 def _org_unit(cells: _Cells) -> OrgUnit | None:
-    unit_id = cells.required("unit_id", "each unit needs an id")
-    title = cells.required("title", "each unit needs a title")
-    kind = cells.lowered("kind")
-    if kind is None:
-        cells.add(f"missing kind: write one of {', '.join(UNIT_KINDS)}")
-    if unit_id is None or title is None or kind is None:
-        return None
-    return OrgUnit(unit_id, cells.text("parent_id"), title, kind, cells.text("kolada_ou_id"), cells.line)
-
-
-def _objective(cells: _Cells) -> Objective | None:
-    start = len(cells.problems)
-    objective_id = cells.required("objective_id", "each objective needs an id")
-    unit_id = cells.required("unit_id", "the unit (committee, service area) the objective belongs to")
-    title = cells.required("title", "each objective needs a title")
-    goals, targets = cells.goals(), cells.targets()
-    valid_from, valid_to = cells.year("valid_from"), cells.year("valid_to")
-    if len(cells.problems) > start or objective_id is None or unit_id is None or title is None:
-        return None
-    return Objective(
-        objective_id, unit_id, title, goals, targets, cells.text("description"), valid_from, valid_to, cells.line
+    return cells.build(
+        OrgUnit,
+        unit_id=cells.required("unit_id", "each unit needs an id"),
+        title=cells.required("title", "each unit needs a title"),
+        kind=cells.lowered("kind", missing=f"write one of {', '.join(UNIT_KINDS)}"),
+        parent_id=cells.text("parent_id"),
+        kolada_ou_id=cells.text("kolada_ou_id"),
     )
 
 
+def _goal_object(cells: _Cells, what: str, unit: str) -> dict[str, object]:
+    """The cells an objective and an assignment share (:class:`_GoalObject`); ``unit`` says
+    which unit to name."""
+    return {
+        "unit_id": cells.required("unit_id", unit),
+        "title": cells.required("title", f"each {what} needs a title"),
+        "goals": cells.goals(),
+        "targets": cells.targets(),
+        "description": cells.text("description"),
+    }
+
+
+def _objective(cells: _Cells) -> Objective | None:
+    objective_id = cells.required("objective_id", "each objective needs an id")
+    shared = _goal_object(cells, "objective", "the unit (committee, service area) the objective belongs to")
+    valid_from, valid_to = cells.year("valid_from"), cells.year("valid_to")
+    return cells.build(Objective, objective_id=objective_id, valid_from=valid_from, valid_to=valid_to, **shared)
+
+
 def _assignment(cells: _Cells) -> Assignment | None:
-    start = len(cells.problems)
     assignment_id = cells.required("assignment_id", "each assignment needs an id")
-    title = cells.required("title", "each assignment needs a title")
-    unit_id = cells.required("unit_id", "the unit responsible for the assignment")
-    goals, targets = cells.goals(), cells.targets()
-    decided_on = cells.date("decided_on")
-    deadline = cells.date("deadline", year_means=_last_of_year)
-    if len(cells.problems) > start or assignment_id is None or title is None or unit_id is None:
-        return None
-    return Assignment(
-        assignment_id,
-        title,
-        unit_id,
-        goals,
-        targets,
-        cells.text("description"),
-        cells.text("decision_ref"),
-        decided_on,
-        deadline,
-        cells.line,
+    shared = _goal_object(cells, "assignment", "the unit responsible for the assignment")
+    decided_on, deadline = cells.date("decided_on"), cells.date("deadline", year_means=_last_of_year)
+    return cells.build(
+        Assignment,
+        assignment_id=assignment_id,
+        decision_ref=cells.text("decision_ref"),
+        decided_on=decided_on,
+        deadline=deadline,
+        **shared,
     )
 
 
 def _activity(cells: _Cells) -> Activity | None:
-    start = len(cells.problems)
-    activity_id = cells.required("activity_id", "each activity needs an id")
-    parent_id = cells.required("parent_id", "the objective or assignment the activity serves")
-    title = cells.required("title", "each activity needs a title")
-    begins = cells.date("start", year_means=_first_of_year)
-    ends = cells.date("end", year_means=_last_of_year)
-    if len(cells.problems) > start or activity_id is None or parent_id is None or title is None:
-        return None
-    return Activity(activity_id, parent_id, title, cells.text("unit_id"), begins, ends, cells.line)
-
-
-def _indicator(cells: _Cells) -> Indicator | None:
-    start = len(cells.problems)
-    parent_id = cells.required("parent_id", "the objective or assignment the indicator follows up")
-    kpi_id = cells.required("kpi_id", "a Kolada KPI id or one of the model's local KPIs")
-    year = cells.year("year")
-    target, warning = cells.number("target_value"), cells.number("warning_value")
-    polarity = cells.polarity("higher_is_better")
-    if len(cells.problems) > start or parent_id is None or kpi_id is None:
-        return None
-    return Indicator(parent_id, kpi_id, year, target, warning, polarity, cells.text("note"), cells.line)
-
-
-def _assessment(cells: _Cells) -> Assessment | None:
-    start = len(cells.problems)
-    object_id = cells.required("object_id", "the objective, assignment or activity assessed")
-    period = cells.required("period", "YYYY, YYYY-T1, YYYY-T2 or YYYY-MM, e.g. 2026-08")
-    assessed_on = cells.date("assessed_on")
-    if len(cells.problems) > start or object_id is None or period is None:
-        return None
-    return Assessment(
-        object_id,
-        period.upper(),
-        cells.lowered("assessment"),
-        cells.lowered("status"),
-        cells.text("comment"),
-        cells.text("assessed_by"),
-        assessed_on,
-        cells.line,
+    return cells.build(
+        Activity,
+        activity_id=cells.required("activity_id", "each activity needs an id"),
+        parent_id=cells.required("parent_id", "the objective or assignment the activity serves"),
+        title=cells.required("title", "each activity needs a title"),
+        unit_id=cells.text("unit_id"),
+        start=cells.date("start", year_means=_first_of_year),
+        end=cells.date("end", year_means=_last_of_year),
     )
 
 
-T = TypeVar("T")
+def _indicator(cells: _Cells) -> Indicator | None:
+    return cells.build(
+        Indicator,
+        parent_id=cells.required("parent_id", "the objective or assignment the indicator follows up"),
+        kpi_id=cells.required("kpi_id", "a Kolada KPI id or one of the model's local KPIs"),
+        year=cells.year("year"),
+        **cells.each(cells.number, "target_value", "warning_value"),
+        higher_is_better=cells.polarity("higher_is_better"),
+        note=cells.text("note"),
+    )
+
+
+def _assessment(cells: _Cells) -> Assessment | None:
+    object_id = cells.required("object_id", "the objective, assignment or activity assessed")
+    period = cells.required("period", "YYYY, YYYY-T1, YYYY-T2 or YYYY-MM, e.g. 2026-08")
+    return cells.build(
+        Assessment,
+        object_id=object_id,
+        period=(period or "").upper(),
+        assessed_on=cells.date("assessed_on"),
+        **cells.each(cells.lowered, "assessment", "status"),
+        **cells.each(cells.text, "comment", "assessed_by"),
+    )
 
 
 def _rows(
@@ -508,6 +525,13 @@ SCHEMAS: dict[str, dict[str, type[pl.DataType]]] = {
 }  # fmt: skip
 
 
+def _row(table: str, item: object, **computed: object) -> dict[str, object]:
+    """A row of a mapping table: the item's fields named like the table's columns, then the
+    ``computed`` columns (which win over a field of the same name)."""
+    copied = {column: getattr(item, column) for column in SCHEMAS[table] if hasattr(item, column)}
+    return copied | computed
+
+
 def _joined(items: tuple[object, ...]) -> str | None:
     return ";".join(str(item) for item in dict.fromkeys(items)) or None
 
@@ -526,51 +550,31 @@ def governance_frames(
     """
     kinds = governance.object_kinds()
     rows: dict[str, list[dict[str, object]]] = {table: [] for table in GOVERNANCE_TABLES}
-    for unit in governance.organisation:
-        rows["org_unit"].append(
-            {"unit_id": unit.unit_id, "parent_id": unit.parent_id, "title": unit.title, "kind": unit.kind,
-             "kolada_ou_id": unit.kolada_ou_id}
-        )  # fmt: skip
-    for objective in governance.objectives:
-        rows["objective"].append(
-            {"objective_id": objective.objective_id, "unit_id": objective.unit_id, "title": objective.title,
-             "description": objective.description, "goals": _joined(objective.goals),
-             "targets": _joined(objective.targets), "valid_from": objective.valid_from, "valid_to": objective.valid_to}
-        )  # fmt: skip
-        for goal in dict.fromkeys(objective.goals):
-            rows["object_goal"].append({"object_id": objective.objective_id, "object_kind": "objective", "goal": goal})
-    for assignment in governance.assignments:
-        rows["assignment"].append(
-            {"assignment_id": assignment.assignment_id, "title": assignment.title,
-             "description": assignment.description, "decision_ref": assignment.decision_ref,
-             "decided_on": assignment.decided_on, "unit_id": assignment.unit_id, "deadline": assignment.deadline,
-             "goals": _joined(assignment.goals), "targets": _joined(assignment.targets)}
-        )  # fmt: skip
-        for goal in dict.fromkeys(assignment.goals):
-            rows["object_goal"].append(
-                {"object_id": assignment.assignment_id, "object_kind": "assignment", "goal": goal}
-            )
-    for activity in governance.activities:
-        rows["activity"].append(
-            {"activity_id": activity.activity_id, "parent_id": activity.parent_id,
-             "parent_kind": kinds.get(activity.parent_id), "title": activity.title, "unit_id": activity.unit_id,
-             "start_date": activity.start, "end_date": activity.end}
-        )  # fmt: skip
-    for indicator in governance.indicators:
-        rows["indicator"].append(
-            {"parent_id": indicator.parent_id, "parent_kind": kinds.get(indicator.parent_id),
-             "kpi_id": indicator.kpi_id, "year": indicator.year, "target_value": indicator.target_value,
-             "warning_value": indicator.warning_value,
-             "higher_is_better": governance.polarity(indicator, kpi_polarity),
-             "is_local": indicator.kpi_id in local_kpi_ids, "note": indicator.note}
-        )  # fmt: skip
-    for assessment in governance.assessments:
-        rows["assessment"].append(
-            {"object_id": assessment.object_id, "object_kind": kinds.get(assessment.object_id),
-             "period": assessment.period, "period_end": period_end(assessment.period),
-             "assessment": assessment.assessment, "status": assessment.status, "comment": assessment.comment,
-             "assessed_by": assessment.assessed_by, "assessed_on": assessment.assessed_on}
-        )  # fmt: skip
+    rows["org_unit"] = [_row("org_unit", unit) for unit in governance.organisation]
+    for kind, object_id, item in governance.objects():
+        if isinstance(item, Activity):
+            continue
+        rows[kind].append(_row(kind, item, goals=_joined(item.goals), targets=_joined(item.targets)))
+        goals = dict.fromkeys(item.goals)
+        rows["object_goal"] += [{"object_id": object_id, "object_kind": kind, "goal": goal} for goal in goals]
+    rows["activity"] = [
+        _row("activity", a, parent_kind=kinds.get(a.parent_id), start_date=a.start, end_date=a.end)
+        for a in governance.activities
+    ]
+    rows["indicator"] = [
+        _row(
+            "indicator",
+            indicator,
+            parent_kind=kinds.get(indicator.parent_id),
+            higher_is_better=governance.polarity(indicator, kpi_polarity),
+            is_local=indicator.kpi_id in local_kpi_ids,
+        )
+        for indicator in governance.indicators
+    ]
+    rows["assessment"] = [
+        _row("assessment", a, object_kind=kinds.get(a.object_id), period_end=period_end(a.period))
+        for a in governance.assessments
+    ]
     frames = {}
     for table, table_rows in rows.items():
         schema = SCHEMAS[table]

@@ -42,8 +42,11 @@ from kolada_pipeline.followup.governance import (
     ASSESSMENTS,
     STATUSES,
     UNIT_KINDS,
+    Activity,
     Assessment,
+    Assignment,
     Governance,
+    Objective,
     period_end,
 )
 
@@ -54,6 +57,7 @@ _FINISHED = ("klart", "avbrutet")
 # Which kind of object may carry which field of an assessment row.
 _TAKES_ASSESSMENT = ("objective", "assignment")
 _TAKES_STATUS = ("assignment", "activity")
+_FILE_OF = {"objective": "objectives", "assignment": "assignments", "activity": "activities"}
 _KIND_NAMES = {"objective": "an objective", "assignment": "an assignment", "activity": "an activity"}
 _TITLE_WIDTH = 60
 
@@ -247,23 +251,19 @@ def _check_object_ids(governance: Governance, files: Mapping[str, Path], problem
     """Objective, assignment and activity ids are unique across the three files (assessments and
     indicators name them without saying which kind they are)."""
     first: dict[str, tuple[str, int]] = {}
-    for part, _kind, items in (
-        ("objectives", "objective", [(o.objective_id, o.line) for o in governance.objectives]),
-        ("assignments", "assignment", [(a.assignment_id, a.line) for a in governance.assignments]),
-        ("activities", "activity", [(a.activity_id, a.line) for a in governance.activities]),
-    ):
-        for object_id, line in items:
-            if object_id in first:
-                other_part, other_line = first[object_id]
-                where = f"line {other_line}" if other_part == part else f"{files[other_part].name} line {other_line}"
-                problems.add(
-                    files[part],
-                    line,
-                    f"id '{excerpt(object_id)}' is already used ({where}): objectives, assignments and "
-                    "activities need ids of their own",
-                )
-            else:
-                first[object_id] = (part, line)
+    for kind, object_id, item in governance.objects():
+        part, line = _FILE_OF[kind], item.line
+        if object_id in first:
+            other_part, other_line = first[object_id]
+            where = f"line {other_line}" if other_part == part else f"{files[other_part].name} line {other_line}"
+            problems.add(
+                files[part],
+                line,
+                f"id '{excerpt(object_id)}' is already used ({where}): objectives, assignments and "
+                "activities need ids of their own",
+            )
+        else:
+            first[object_id] = (part, line)
     return governance.object_kinds()
 
 
@@ -314,31 +314,32 @@ def _check_objects(
     problems: _Problems,
 ) -> None:
     has_org = "organisation" in files
-    for objective in governance.objectives:
-        file, line, what = files["objectives"], objective.line, f"objective '{excerpt(objective.objective_id)}'"
-        _check_unit(objective.unit_id, units, file, line, what, problems, has_organisation=has_org)
-        _check_goals(objective.goals, objective.targets, targets, file, line, what, problems)
-        if objective.valid_from and objective.valid_to and objective.valid_to < objective.valid_from:
-            problems.add(
-                file, line, f"valid_to {objective.valid_to} of {what} is before its valid_from {objective.valid_from}"
+    for kind, object_id, item in governance.objects():
+        file, line, what = files[_FILE_OF[kind]], item.line, f"{kind} '{excerpt(object_id)}'"
+        _check_unit(item.unit_id, units, file, line, what, problems, has_organisation=has_org)
+        if isinstance(item, Activity):
+            _check_parent(item.parent_id, kinds, file, line, what, problems)
+        else:
+            _check_goals(item.goals, item.targets, targets, file, line, what, problems)
+        disorder = _dates_out_of_order(item, what)
+        if disorder is not None:
+            problems.add(file, line, disorder)
+
+
+def _dates_out_of_order(item: Objective | Assignment | Activity, what: str) -> str | None:
+    """What is wrong with the order of an object's dates (validity, decision and deadline, start
+    and end), if anything."""
+    match item:
+        case Objective(valid_from=start, valid_to=end) if start and end and end < start:
+            return f"valid_to {end} of {what} is before its valid_from {start}"
+        case Assignment(decided_on=decided, deadline=deadline) if decided and deadline and deadline < decided:
+            return (
+                f"deadline {deadline} of {what} is before its decision ({decided}): "
+                "a deadline is not before its decision"
             )
-    for assignment in governance.assignments:
-        file, line, what = files["assignments"], assignment.line, f"assignment '{excerpt(assignment.assignment_id)}'"
-        _check_unit(assignment.unit_id, units, file, line, what, problems, has_organisation=has_org)
-        _check_goals(assignment.goals, assignment.targets, targets, file, line, what, problems)
-        if assignment.deadline and assignment.decided_on and assignment.deadline < assignment.decided_on:
-            problems.add(
-                file,
-                line,
-                f"deadline {assignment.deadline} of {what} is before its decision ({assignment.decided_on}): "
-                "a deadline is not before its decision",
-            )
-    for activity in governance.activities:
-        file, line, what = files["activities"], activity.line, f"activity '{excerpt(activity.activity_id)}'"
-        _check_unit(activity.unit_id, units, file, line, what, problems, has_organisation=has_org)
-        _check_parent(activity.parent_id, kinds, file, line, what, problems)
-        if activity.start and activity.end and activity.end < activity.start:
-            problems.add(file, line, f"end {activity.end} of {what} is before its start {activity.start}")
+        case Activity(start=start, end=end) if start and end and end < start:
+            return f"end {end} of {what} is before its start {start}"
+    return None
 
 
 def _check_parent(

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 
@@ -26,15 +26,17 @@ from ..warehouse.sqlfiles import read_sql
 from .format import auto_decimals
 
 
-@dataclass(frozen=True)
-class Municipality:
+class Municipality(NamedTuple):
+    """A compared municipality (a row of report/members.sql), or Riket."""
+
     id: str
     title: str
     role: str  # focus, peer or region
 
 
-@dataclass(frozen=True)
-class Goal:
+class Goal(NamedTuple):
+    """One of the 17 goals, as report/goals.sql reads it from mapping.goal."""
+
     goal: int
     title_sv: str
     colour: str
@@ -72,6 +74,12 @@ class SimilarMean:
     members: int
     members_with_value: int
     mean: float | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> SimilarMean:
+        """From a row of ``report/similar.sql`` (its ``group_mean`` is the mean)."""
+        named_alike = ("group_id", "group_title", "group_role", "members", "members_with_value")
+        return cls(**{name: row[name] for name in named_alike}, mean=row["group_mean"])
 
     @property
     def label(self) -> str:
@@ -206,18 +214,9 @@ def load_focus(con: duckdb.DuckDBPyConnection, focus: str) -> FocusReport:
     """Everything one focus municipality's report shows, read with the queries in sql/report/."""
     members = _rows(con, "members", focus=focus)
     munis = [Municipality(r["municipality_id"], r["title"], r["role"]) for r in members]
-    compared = [m for m in munis if m.role in ("focus", "peer")]
     focus_m = next(m for m in munis if m.role == "focus")
-    region = next((m for m in munis if m.role == "region"), None)
-    model_name = next((r["model_name"] for r in members if r["model_name"]), focus_m.title)
-
-    goals = [Goal(r["goal"], r["title_sv"], r["colour"]) for r in _rows(con, "goals")]
-    latest = _value(con, "latest_year", focus=focus)
     summary = {
-        (r["goal"], r["municipality_id"]): GoalCount(
-            r["kpis_mapped"], r["kpis_with_value"], r["green"], r["yellow"], r["red"]
-        )
-        for r in _rows(con, "goal_summary", focus=focus)
+        (r.pop("goal"), r.pop("municipality_id")): GoalCount(**r) for r in _rows(con, "goal_summary", focus=focus)
     }
 
     kpis: dict[str, Kpi] = {}
@@ -245,26 +244,18 @@ def load_focus(con: duckdb.DuckDBPyConnection, focus: str) -> FocusReport:
         for r in _rows(con, "similar", focus=focus):
             kpi = kpis.get(r["kpi_id"])
             if kpi is not None:
-                kpi.similar[r["year"]] = SimilarMean(
-                    r["group_id"],
-                    r["group_title"],
-                    r["group_role"],
-                    r["members"],
-                    r["members_with_value"],
-                    r["group_mean"],
-                )
+                kpi.similar[r["year"]] = SimilarMean.from_row(r)
 
-    retired = [RetiredKpi(r["kpi_id"], r["title"]) for r in _rows(con, "retired", focus=focus)]
     return FocusReport(
         focus=focus_m,
-        model_name=model_name,
-        compared=compared,
-        region=region,
-        goals=goals,
-        latest_year=latest,
+        model_name=next((r["model_name"] for r in members if r["model_name"]), focus_m.title),
+        compared=[m for m in munis if m.role in ("focus", "peer")],
+        region=next((m for m in munis if m.role == "region"), None),
+        goals=[Goal(**r) for r in _rows(con, "goals")],
+        latest_year=_value(con, "latest_year", focus=focus),
         summary=summary,
         kpis_by_goal=dict(kpis_by_goal),
-        retired=retired,
+        retired=[RetiredKpi(**r) for r in _rows(con, "retired", focus=focus)],
         data_date=data_date(con),
     )
 

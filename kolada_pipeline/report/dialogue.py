@@ -46,6 +46,29 @@ def _join(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " och " + parts[-1]
 
 
+#: mart.unit_summary's counts of objectives by assessment, and of assignments by status, with
+#: how a sentence says one and many of them.
+_OBJECTIVE_COUNTS = (
+    ("objectives_met", "uppfylld", "uppfyllda"),
+    ("objectives_partly_met", "delvis uppfylld", "delvis uppfyllda"),
+    ("objectives_not_met", "ej uppfylld", "ej uppfyllda"),
+    ("objectives_not_assessed", "ej bedömd", "ej bedömda"),
+)
+_ASSIGNMENT_COUNTS = (
+    ("assignments_done", "klart", "klara"),
+    ("assignments_ongoing", "pågående", "pågående"),
+    ("assignments_not_started", "ej påbörjat", "ej påbörjade"),
+    ("assignments_delayed", "försenat", "försenade"),
+    ("assignments_cancelled", "avbrutet", "avbrutna"),
+)
+
+
+def _counted(counts: dict[str, Any], kinds: tuple[tuple[str, str, str], ...]) -> tuple[list[str], int]:
+    """The non-zero counts of ``kinds`` said in words, and their sum."""
+    numbers = [(int(counts.get(column) or 0), one, many) for column, one, many in kinds]
+    return [_plural(n, one, many) for n, one, many in numbers if n], sum(n for n, _, _ in numbers)
+
+
 def summary_sentence(counts: dict[str, Any] | None) -> str:
     """The committee's period in one sentence of counts, e.g. "Av 12 målbilder bedöms 8
     uppfyllda, 3 delvis uppfyllda och 1 ej uppfylld; av 5 uppdrag är 2 klara, 2 pågående och 1 försenat."""
@@ -53,26 +76,13 @@ def summary_sentence(counts: dict[str, Any] | None) -> str:
     objectives, assignments = int(counts.get("objectives") or 0), int(counts.get("assignments") or 0)
     parts = []
     if objectives:
-        kinds = [
-            (counts.get("objectives_met"), "uppfylld", "uppfyllda"),
-            (counts.get("objectives_partly_met"), "delvis uppfylld", "delvis uppfyllda"),
-            (counts.get("objectives_not_met"), "ej uppfylld", "ej uppfyllda"),
-            (counts.get("objectives_not_assessed"), "ej bedömd", "ej bedömda"),
-        ]
-        said = [_plural(int(n), one, many) for n, one, many in kinds if n]
+        said, _ = _counted(counts, _OBJECTIVE_COUNTS)
         parts.append(f"Av {_plural(objectives, 'målbild', 'målbilder')} bedöms {_join(said)}")
     else:
         parts.append("Inga målbilder")
     if assignments:
-        kinds = [
-            (counts.get("assignments_done"), "klart", "klara"),
-            (counts.get("assignments_ongoing"), "pågående", "pågående"),
-            (counts.get("assignments_not_started"), "ej påbörjat", "ej påbörjade"),
-            (counts.get("assignments_delayed"), "försenat", "försenade"),
-            (counts.get("assignments_cancelled"), "avbrutet", "avbrutna"),
-        ]
-        said = [_plural(int(n), one, many) for n, one, many in kinds if n]
-        without = assignments - sum(int(n or 0) for n, _, _ in kinds)
+        said, with_status = _counted(counts, _ASSIGNMENT_COUNTS)
+        without = assignments - with_status
         if without:
             said.append(f"{without} utan status")
         parts.append(f"av {assignments} uppdrag är {_join(said)}")

@@ -219,20 +219,14 @@ def load_governance(con: duckdb.DuckDBPyConnection, focus: str, period: str) -> 
     assert end is not None
     members = _rows(con, "members", focus=focus)
     focus_row = next(r for r in members if r["role"] == "focus")
-    units = {
-        r["unit_id"]: Unit(r["unit_id"], r["parent_id"], r["title"], r["kind"])
-        for r in _rows(con, "gov_units", focus=focus)
-    }
+    units = {r["unit_id"]: Unit(**r) for r in _rows(con, "gov_units", focus=focus)}
     if not units:
         raise ReportError(f"The model {focus} has no organisation (organisation.csv): no dialogue report to write")
-    summary = {r["unit_id"]: r for r in _rows(con, "gov_unit_summary", focus=focus, period=period)}
 
     similar: dict[tuple[str, int], SimilarMean] = {}
     if "mart.kpi_group_comparison" in table_names(con):
         for r in _rows(con, "similar", focus=focus):
-            similar[(r["kpi_id"], r["year"])] = SimilarMean(
-                r["group_id"], r["group_title"], r["group_role"], r["members"], r["members_with_value"], r["group_mean"]
-            )
+            similar[(r["kpi_id"], r["year"])] = SimilarMean.from_row(r)
     history: dict[tuple[str, str], list[tuple[int, float | None, float | None]]] = defaultdict(list)
     for r in _rows(con, "gov_indicator_values", focus=focus, year=end.year):
         history[(r["parent_id"], r["kpi_id"])].append((r["year"], r["value"], r["target_value"]))
@@ -269,7 +263,6 @@ def load_governance(con: duckdb.DuckDBPyConnection, focus: str, period: str) -> 
             **extra,
         )
 
-    objectives = [gov_object("objective", r) for r in _rows(con, "gov_objectives", focus=focus, period=period)]
     assignments = [
         gov_object(
             "assignment",
@@ -281,11 +274,7 @@ def load_governance(con: duckdb.DuckDBPyConnection, focus: str, period: str) -> 
         )
         for r in _rows(con, "gov_assignments", focus=focus, period=period)
     ]
-    goals = [
-        GoalRow(r.pop("goal"), r.pop("title_sv"), r.pop("colour"), r)
-        for r in _rows(con, "gov_goals", focus=focus, period=period)
-    ]
-    last_run = _rows(con, "last_run")
+    last_run = next(iter(_rows(con, "last_run")), {})
     return GovernanceReport(
         focus_id=focus,
         focus_title=focus_row["title"],
@@ -294,10 +283,13 @@ def load_governance(con: duckdb.DuckDBPyConnection, focus: str, period: str) -> 
         period_end=end,
         periods=periods,
         units=units,
-        summary=summary,
-        objectives=objectives,
+        summary={r["unit_id"]: r for r in _rows(con, "gov_unit_summary", focus=focus, period=period)},
+        objectives=[gov_object("objective", r) for r in _rows(con, "gov_objectives", focus=focus, period=period)],
         assignments=assignments,
-        goals=goals,
-        data_date=last_run[0]["finished_at"] if last_run else None,
-        run_id=last_run[0]["run_id"] if last_run else None,
+        goals=[
+            GoalRow(r.pop("goal"), r.pop("title_sv"), r.pop("colour"), r)
+            for r in _rows(con, "gov_goals", focus=focus, period=period)
+        ],
+        data_date=last_run.get("finished_at"),
+        run_id=last_run.get("run_id"),
     )

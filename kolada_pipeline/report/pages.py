@@ -113,11 +113,19 @@ def too_few(kpi: Kpi, row: FollowupRow | None) -> bool:
     )
 
 
-def rank_cell(kpi: Kpi, row: FollowupRow | None) -> Cell:
+def _unranked(kpi: Kpi, row: FollowupRow | None, local: str) -> Cell | None:
+    """The rank or band cell of a local KPI (``local`` says it) or of a missing value; ``None``
+    for a value that has a row and a value (so the callers go on with ``row`` set)."""
     if kpi.is_local:
-        return meta_cell("ingen rang (lokalt)")
+        return meta_cell(local)
     if row is None or row.value is None:
         return missing_cell()
+    return None
+
+
+def rank_cell(kpi: Kpi, row: FollowupRow | None) -> Cell:
+    if (unranked := _unranked(kpi, row, "ingen rang (lokalt)")) is not None:
+        return unranked
     if too_few(kpi, row):
         reporting = f": {row.ranked_count} med värde" if row.ranked_count is not None else ""
         return Cell(f"{TOO_FEW}{reporting}", "toofew", "Ingen rang eller färgband när för få kommuner har värde")
@@ -127,10 +135,8 @@ def rank_cell(kpi: Kpi, row: FollowupRow | None) -> Cell:
 
 
 def band_cell(kpi: Kpi, row: FollowupRow | None) -> Cell:
-    if kpi.is_local:
-        return meta_cell("–")
-    if row is None or row.value is None:
-        return missing_cell()
+    if (unranked := _unranked(kpi, row, "–")) is not None:
+        return unranked
     if too_few(kpi, row):
         return Cell(TOO_FEW, "toofew", "Inget färgband när för få kommuner har värde")
     if row.band is None:

@@ -11,6 +11,17 @@ from kolada_pipeline.settings import DEFAULT_WAREHOUSE
 __all__ = ["DEFAULT_WAREHOUSE", "WarehousePaths"]
 
 
+class _Sibling:
+    """A file beside the published one, named by its suffix: ``kolada.lock`` beside
+    ``kolada.duckdb``."""
+
+    def __init__(self, suffix: str) -> None:
+        self.suffix = suffix
+
+    def __get__(self, paths: WarehousePaths, owner: type | None = None) -> Path:
+        return paths.folder / f"{paths.published.stem}{self.suffix}"
+
+
 @dataclass(frozen=True)
 class WarehousePaths:
     """The published file and its siblings, all in the published file's folder.
@@ -37,29 +48,12 @@ class WarehousePaths:
     def folder(self) -> Path:
         return self.published.parent
 
-    def _sibling(self, suffix: str) -> Path:
-        return self.folder / f"{self.published.stem}{suffix}"
-
     @property
     def building(self) -> Path:
         return self.folder / f".{self.published.stem}.building.duckdb"
 
-    @property
-    def failed(self) -> Path:
-        return self._sibling(".failed.duckdb")
-
-    @property
-    def lock(self) -> Path:
-        return self._sibling(".lock")
-
-    @property
-    def journal(self) -> Path:
-        return self._sibling(".runs.jsonl")
-
-    @property
-    def data_docs(self) -> Path:
-        return self._sibling(".data_docs")
-
-    @property
-    def exports(self) -> Path:
-        return self._sibling(".exports")
+    failed = _Sibling(".failed.duckdb")
+    lock = _Sibling(".lock")
+    journal = _Sibling(".runs.jsonl")
+    data_docs = _Sibling(".data_docs")
+    exports = _Sibling(".exports")

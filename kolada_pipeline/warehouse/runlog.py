@@ -13,9 +13,9 @@ import logging
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit
 
 import duckdb
@@ -109,12 +109,14 @@ class ScrubFilter(logging.Filter):
 class RunRecord:
     """One refresh, as meta.refresh_run describes it."""
 
+    # What was asked
     run_id: str
     started_at: dt.datetime
     mode: str
-    status: str = "running"
-    finished_at: dt.datetime | None = None
     from_date: dt.date | None = None
+    base_url: str | None = None
+    # How far it got
+    status: str = "running"
     kpis: int | None = None
     requests: int | None = None
     retries: int | None = None
@@ -123,32 +125,15 @@ class RunRecord:
     rows_revised: int | None = None
     rows_deleted: int | None = None
     rows_rejected: int | None = None
+    # How it ended
+    finished_at: dt.datetime | None = None
     error: str | None = None
     gate_passed: bool | None = None
     data_docs: str | None = None
-    base_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    COLUMNS = (
-        "run_id",
-        "started_at",
-        "finished_at",
-        "mode",
-        "from_date",
-        "kpis",
-        "requests",
-        "retries",
-        "rows_fetched",
-        "rows_inserted",
-        "rows_revised",
-        "rows_deleted",
-        "rows_rejected",
-        "status",
-        "error",
-        "gate_passed",
-        "data_docs",
-        "base_url",
-    )
+    #: meta.refresh_run's columns: every field but ``extra`` (set below the class).
+    COLUMNS: ClassVar[tuple[str, ...]] = ()
 
     def row(self) -> dict[str, Any]:
         """The record's columns, safe to store: no credentials, no secrets, a capped error."""
@@ -162,6 +147,9 @@ class RunRecord:
     def safe(self) -> dict[str, Any]:
         """Every field (``extra`` too), as :meth:`row` makes it safe."""
         return {**asdict(self), **self.row(), "extra": json.loads(scrub(json.dumps(self.extra, default=str)))}
+
+
+RunRecord.COLUMNS = tuple(f.name for f in fields(RunRecord) if f.name != "extra")
 
 
 def append(journal: Path, record: RunRecord) -> None:

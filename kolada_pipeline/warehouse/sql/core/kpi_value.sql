@@ -1,10 +1,11 @@
 -- Every value Kolada holds for the followed KPIs, all units, all years. Rows without a value
 -- (Kolada's count-0 placeholders) are not stored: absence means "no value", never zero.
+-- Key columns are not null by being the key.
 CREATE TABLE IF NOT EXISTS core.kpi_value (
-    kpi_id          VARCHAR NOT NULL,
-    municipality_id VARCHAR NOT NULL,
-    year            INTEGER NOT NULL,
-    gender          VARCHAR NOT NULL CHECK (gender IN ('T', 'K', 'M')),
+    kpi_id          VARCHAR,
+    municipality_id VARCHAR,
+    year            INTEGER,
+    gender          VARCHAR CHECK (gender IN ('T', 'K', 'M')),
     value           DOUBLE NOT NULL,
     count           INTEGER,
     status          VARCHAR,

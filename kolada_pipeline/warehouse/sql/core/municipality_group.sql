@@ -1,11 +1,12 @@
 -- Kolada's municipality groups (G…), e.g. G33615 Östergötlands läns kommuner, with members.
+-- Key columns are not null by being the key.
 CREATE TABLE IF NOT EXISTS core.municipality_group (
     municipality_group_id VARCHAR PRIMARY KEY,
     title                 VARCHAR NOT NULL
 );
 CREATE TABLE IF NOT EXISTS core.municipality_group_member (
-    municipality_group_id VARCHAR NOT NULL,
-    municipality_id       VARCHAR NOT NULL,
+    municipality_group_id VARCHAR,
+    municipality_id       VARCHAR,
     member_title          VARCHAR,
     PRIMARY KEY (municipality_group_id, municipality_id)
 );

@@ -1,10 +1,11 @@
 -- The governance model of each follow-up model (from the optional files organisation, objectives,
 -- assignments, activities, indicators and assessments in mappings/<model>/), rewritten on every
 -- refresh. Every table is keyed by the focus municipality, so several models live side by side.
--- Ids are unique across objectives, assignments and activities within a model.
+-- Ids are unique across objectives, assignments and activities within a model. Key columns are
+-- not null by being the key.
 CREATE TABLE IF NOT EXISTS mapping.org_unit (
-    focus_municipality_id VARCHAR NOT NULL,
-    unit_id               VARCHAR NOT NULL,
+    focus_municipality_id VARCHAR,
+    unit_id               VARCHAR,
     parent_id             VARCHAR,               -- NULL only for the root, the council
     title                 VARCHAR NOT NULL,
     kind                  VARCHAR NOT NULL,      -- kommunfullmäktige, kommunstyrelse, nämnd, förvaltning, verksamhetsområde, enhet
@@ -12,8 +13,8 @@ CREATE TABLE IF NOT EXISTS mapping.org_unit (
     PRIMARY KEY (focus_municipality_id, unit_id)
 );
 CREATE TABLE IF NOT EXISTS mapping.objective (
-    focus_municipality_id VARCHAR NOT NULL,
-    objective_id          VARCHAR NOT NULL,
+    focus_municipality_id VARCHAR,
+    objective_id          VARCHAR,
     unit_id               VARCHAR NOT NULL,
     title                 VARCHAR NOT NULL,
     description           VARCHAR,
@@ -24,8 +25,8 @@ CREATE TABLE IF NOT EXISTS mapping.objective (
     PRIMARY KEY (focus_municipality_id, objective_id)
 );
 CREATE TABLE IF NOT EXISTS mapping.assignment (
-    focus_municipality_id VARCHAR NOT NULL,
-    assignment_id         VARCHAR NOT NULL,
+    focus_municipality_id VARCHAR,
+    assignment_id         VARCHAR,
     title                 VARCHAR NOT NULL,
     description           VARCHAR,
     decision_ref          VARCHAR,
@@ -38,15 +39,15 @@ CREATE TABLE IF NOT EXISTS mapping.assignment (
 );
 -- One row per (object, goal): which goals an objective or assignment serves.
 CREATE TABLE IF NOT EXISTS mapping.object_goal (
-    focus_municipality_id VARCHAR NOT NULL,
-    object_id             VARCHAR NOT NULL,
+    focus_municipality_id VARCHAR,
+    object_id             VARCHAR,
     object_kind           VARCHAR NOT NULL,      -- objective or assignment
-    goal                  INTEGER NOT NULL,
+    goal                  INTEGER,
     PRIMARY KEY (focus_municipality_id, object_id, goal)
 );
 CREATE TABLE IF NOT EXISTS mapping.activity (
-    focus_municipality_id VARCHAR NOT NULL,
-    activity_id           VARCHAR NOT NULL,
+    focus_municipality_id VARCHAR,
+    activity_id           VARCHAR,
     parent_id             VARCHAR NOT NULL,      -- an objective or an assignment
     parent_kind           VARCHAR NOT NULL,      -- objective or assignment
     title                 VARCHAR NOT NULL,
@@ -73,10 +74,10 @@ CREATE TABLE IF NOT EXISTS mapping.indicator (
 -- One row per object and reporting period. period_end: 31 Dec for YYYY, 30 Apr / 31 Aug for
 -- YYYY-T1 / YYYY-T2, the month's last day for YYYY-MM.
 CREATE TABLE IF NOT EXISTS mapping.assessment (
-    focus_municipality_id VARCHAR NOT NULL,
-    object_id             VARCHAR NOT NULL,
+    focus_municipality_id VARCHAR,
+    object_id             VARCHAR,
     object_kind           VARCHAR NOT NULL,      -- objective, assignment or activity
-    period                VARCHAR NOT NULL,
+    period                VARCHAR,
     period_end            DATE NOT NULL,
     assessment            VARCHAR,               -- uppfyllt, delvis uppfyllt, ej uppfyllt, ej bedömt
     status                VARCHAR,               -- ej påbörjat, pågår, klart, försenat, avbrutet

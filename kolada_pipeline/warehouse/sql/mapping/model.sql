@@ -1,16 +1,17 @@
 -- The municipalities' follow-up models (from mappings/<model>/), rewritten on every refresh.
--- Every table is keyed by the focus municipality, so several models live side by side.
+-- Every table is keyed by the focus municipality, so several models live side by side. Key
+-- columns are not null by being the key.
 CREATE TABLE IF NOT EXISTS mapping.model_municipality (
-    focus_municipality_id VARCHAR NOT NULL,
-    municipality_id       VARCHAR NOT NULL,
-    role                  VARCHAR NOT NULL CHECK (role IN ('focus', 'peer', 'region')),
+    focus_municipality_id VARCHAR,
+    municipality_id       VARCHAR,
+    role                  VARCHAR CHECK (role IN ('focus', 'peer', 'region')),
     model_name            VARCHAR,
     PRIMARY KEY (focus_municipality_id, municipality_id, role)
 );
 CREATE TABLE IF NOT EXISTS mapping.goal_kpi (
-    focus_municipality_id VARCHAR NOT NULL,
-    goal                  INTEGER NOT NULL,
-    kpi_id                VARCHAR NOT NULL,
+    focus_municipality_id VARCHAR,
+    goal                  INTEGER,
+    kpi_id                VARCHAR,
     target                VARCHAR,
     higher_is_better      BOOLEAN,
     area                  VARCHAR,
@@ -20,24 +21,24 @@ CREATE TABLE IF NOT EXISTS mapping.goal_kpi (
     PRIMARY KEY (focus_municipality_id, goal, kpi_id)
 );
 CREATE TABLE IF NOT EXISTS mapping.local_kpi (
-    focus_municipality_id VARCHAR NOT NULL,
-    kpi_id                VARCHAR NOT NULL,
+    focus_municipality_id VARCHAR,
+    kpi_id                VARCHAR,
     title                 VARCHAR NOT NULL,
     description           VARCHAR,
     PRIMARY KEY (focus_municipality_id, kpi_id)
 );
 CREATE TABLE IF NOT EXISTS mapping.local_value (
-    focus_municipality_id VARCHAR NOT NULL,
-    kpi_id                VARCHAR NOT NULL,
-    municipality_id       VARCHAR NOT NULL,
-    year                  INTEGER NOT NULL,
-    gender                VARCHAR NOT NULL,
+    focus_municipality_id VARCHAR,
+    kpi_id                VARCHAR,
+    municipality_id       VARCHAR,
+    year                  INTEGER,
+    gender                VARCHAR,
     value                 DOUBLE NOT NULL,
     PRIMARY KEY (focus_municipality_id, kpi_id, municipality_id, year, gender)
 );
 CREATE TABLE IF NOT EXISTS mapping.retired_kpi (
-    focus_municipality_id VARCHAR NOT NULL,
-    kpi_id                VARCHAR NOT NULL,
+    focus_municipality_id VARCHAR,
+    kpi_id                VARCHAR,
     PRIMARY KEY (focus_municipality_id, kpi_id)
 );
 COMMENT ON TABLE mapping.goal_kpi IS 'Which KPI follows up which goal, per focus municipality (the municipality''s own model)';

@@ -21,8 +21,13 @@ linked AS (
     JOIN mart.gov_object_period o
       ON o.focus_municipality_id = og.focus_municipality_id AND o.object_id = og.object_id
 ),
-counted AS (
-    SELECT focus_municipality_id, goal, period,
+grid AS (  -- every goal in every period of the model
+    SELECT p.focus_municipality_id, g.goal, p.period, p.period_end
+    FROM mart.gov_period p
+    CROSS JOIN mapping.goal g
+),
+counted AS (  -- a goal without linked objects counts zeros
+    SELECT grid.*,
            count(*) FILTER (WHERE object_kind = 'objective') AS objectives,
            count(*) FILTER (WHERE object_kind = 'assignment') AS assignments,
            count(*) FILTER (WHERE object_kind = 'objective' AND assessment = 'uppfyllt') AS objectives_met,
@@ -35,36 +40,20 @@ counted AS (
            count(*) FILTER (WHERE object_kind = 'assignment' AND status = 'ej påbörjat') AS assignments_not_started,
            count(*) FILTER (WHERE object_kind = 'assignment' AND status = 'försenat') AS assignments_delayed,
            count(*) FILTER (WHERE object_kind = 'assignment' AND status = 'avbrutet') AS assignments_cancelled,
-           sum(indicators)::BIGINT               AS indicators,
-           sum(indicators_green)::BIGINT         AS indicators_green,
-           sum(indicators_yellow)::BIGINT        AS indicators_yellow,
-           sum(indicators_red)::BIGINT           AS indicators_red,
-           sum(indicators_without_value)::BIGINT AS indicators_without_value
-    FROM linked
+           coalesce(sum(l.indicators), 0)::BIGINT               AS indicators,
+           coalesce(sum(l.indicators_green), 0)::BIGINT         AS indicators_green,
+           coalesce(sum(l.indicators_yellow), 0)::BIGINT        AS indicators_yellow,
+           coalesce(sum(l.indicators_red), 0)::BIGINT           AS indicators_red,
+           coalesce(sum(l.indicators_without_value), 0)::BIGINT AS indicators_without_value
+    FROM grid
+    LEFT JOIN linked l
+           ON l.focus_municipality_id = grid.focus_municipality_id AND l.goal = grid.goal AND l.period = grid.period
     GROUP BY ALL
 )
-SELECT p.focus_municipality_id, g.goal, p.period,
-       coalesce(c.objectives, 0)               AS objectives,
-       coalesce(c.assignments, 0)              AS assignments,
-       coalesce(k.kpis, 0)                     AS kpis,
-       coalesce(c.objectives_met, 0)           AS objectives_met,
-       coalesce(c.objectives_partly_met, 0)    AS objectives_partly_met,
-       coalesce(c.objectives_not_met, 0)       AS objectives_not_met,
-       coalesce(c.objectives_not_assessed, 0)  AS objectives_not_assessed,
-       coalesce(c.assignments_done, 0)         AS assignments_done,
-       coalesce(c.assignments_ongoing, 0)      AS assignments_ongoing,
-       coalesce(c.assignments_not_started, 0)  AS assignments_not_started,
-       coalesce(c.assignments_delayed, 0)      AS assignments_delayed,
-       coalesce(c.assignments_cancelled, 0)    AS assignments_cancelled,
-       coalesce(c.indicators, 0)               AS indicators,
-       coalesce(c.indicators_green, 0)         AS indicators_green,
-       coalesce(c.indicators_yellow, 0)        AS indicators_yellow,
-       coalesce(c.indicators_red, 0)           AS indicators_red,
-       coalesce(c.indicators_without_value, 0) AS indicators_without_value
-FROM mart.gov_period p
-CROSS JOIN mapping.goal g
-LEFT JOIN counted c
-       ON c.focus_municipality_id = p.focus_municipality_id AND c.goal = g.goal AND c.period = p.period
+SELECT c.focus_municipality_id, c.goal, c.period, c.objectives, c.assignments,
+       coalesce(k.kpis, 0) AS kpis,
+       c.* EXCLUDE (focus_municipality_id, goal, period, period_end, objectives, assignments)
+FROM counted c
 LEFT JOIN kpi_count k
-       ON k.focus_municipality_id = p.focus_municipality_id AND k.goal = g.goal
-ORDER BY p.focus_municipality_id, g.goal, p.period_end, p.period;
+       ON k.focus_municipality_id = c.focus_municipality_id AND k.goal = c.goal
+ORDER BY c.focus_municipality_id, c.goal, c.period_end, c.period;
