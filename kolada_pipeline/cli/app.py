@@ -77,6 +77,13 @@ out = Console(soft_wrap=True, emoji=False, highlight=False, width=_PIPED_WIDTH)
 err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
 _state: dict[str, bool] = {"debug": False, "verbose": False}
 
+
+def _option(flag: str, metavar: str, help: str) -> Any:
+    """A ``--flag VALUE`` option the way every command here declares one: a flag, the value's
+    name and a help line (typer's ``Option`` with nothing else set)."""
+    return typer.Option(flag, metavar=metavar, help=help)
+
+
 WarehouseOption = Annotated[
     Path | None,
     typer.Option(
@@ -240,21 +247,15 @@ def refresh(
     warehouse: WarehouseOption = None,
     base_url: Annotated[
         str | None,
-        typer.Option(
-            "--base-url", metavar="URL", help="Kolada API root (default $KOLADA_BASE_URL or https://api.kolada.se/v3)."
-        ),
+        _option("--base-url", "URL", "Kolada API root (default $KOLADA_BASE_URL or https://api.kolada.se/v3)."),
     ] = None,
     mapping: Annotated[
         list[Path] | None,
-        typer.Option(
-            "--mapping",
-            metavar="FOLDER",
-            help="A follow-up model folder (repeatable; default: every model under mappings/).",
-        ),
+        _option("--mapping", "FOLDER", "A follow-up model folder (repeatable; default: every model under mappings/)."),
     ] = None,
     rate_limit: Annotated[
         float | None,
-        typer.Option("--rate-limit", metavar="N", help="Requests per second (default 5; unlimited with --offline)."),
+        _option("--rate-limit", "N", "Requests per second (default 5; unlimited with --offline)."),
     ] = None,
     kpi_set: Annotated[
         str | None,
@@ -330,9 +331,7 @@ def mappings_check(
     ] = None,
     warehouse: WarehouseOption = None,
     offline: Annotated[bool, typer.Option("--offline", help="Check against the bundled snapshot's metadata.")] = False,
-    base_url: Annotated[
-        str | None, typer.Option("--base-url", metavar="URL", help="Check against this Kolada API's metadata.")
-    ] = None,
+    base_url: Annotated[str | None, _option("--base-url", "URL", "Check against this Kolada API's metadata.")] = None,
 ) -> None:
     """Check a follow-up model against Kolada's metadata; exit 1 on any error.
 
@@ -353,17 +352,11 @@ def mappings_check(
 def export(
     format: Annotated[
         str,
-        typer.Option(
-            "--format", metavar="FORMAT", help="parquet, csv (UTF-8 with BOM, for Excel) or xlsx (one workbook)."
-        ),
+        _option("--format", "FORMAT", "parquet, csv (UTF-8 with BOM, for Excel) or xlsx (one workbook)."),
     ] = "parquet",
     out_dir: Annotated[
         Path | None,
-        typer.Option(
-            "--out",
-            metavar="FOLDER",
-            help="Folder to write to, one subfolder per format (default: <warehouse>.exports/).",
-        ),
+        _option("--out", "FOLDER", "Folder to write to, one subfolder per format (default: <warehouse>.exports/)."),
     ] = None,
     warehouse: WarehouseOption = None,
 ) -> None:
@@ -384,25 +377,23 @@ def export(
 def report(
     out_dir: Annotated[
         Path | None,
-        typer.Option(
+        _option(
             "--out",
-            metavar="FOLDER",
-            help="Folder for the reports (default: report/). An edition goes to FOLDER/PERIOD/, the public site to FOLDER/public/.",
+            "FOLDER",
+            "Folder for the reports (default: report/). An edition goes to FOLDER/PERIOD/, the public site to FOLDER/public/.",
         ),
     ] = None,
     period: Annotated[
         str | None,
-        typer.Option(
+        _option(
             "--period",
-            metavar="PERIOD",
-            help="A period of the assessments (2025, 2026-T1, 2026-08): write that edition, the whole municipality's report.",
+            "PERIOD",
+            "A period of the assessments (2025, 2026-T1, 2026-08): write that edition, the whole municipality's report.",
         ),
     ] = None,
     unit: Annotated[
         str | None,
-        typer.Option(
-            "--unit", metavar="UNIT", help="A unit_id or title: that committee's dialogue report (needs --period)."
-        ),
+        _option("--unit", "UNIT", "A unit_id or title: that committee's dialogue report (needs --period)."),
     ] = None,
     pdf: Annotated[bool, typer.Option("--pdf", help="Also print the report to PDF with headless Chromium.")] = False,
     public: Annotated[
@@ -410,18 +401,16 @@ def report(
     ] = False,
     diff: Annotated[
         tuple[Path, Path] | None,
-        typer.Option(
+        _option(
             "--diff",
-            metavar="OLD NEW",
-            help="Compare two editions: new data years, values Kolada revised, changed assessments and statuses.",
+            "OLD NEW",
+            "Compare two editions: new data years, values Kolada revised, changed assessments and statuses.",
         ),
     ] = None,
     models: Annotated[
         Path | None,
-        typer.Option(
-            "--models",
-            metavar="FOLDER",
-            help="The model folder (or a folder of models) the manifest hashes (default: mappings/).",
+        _option(
+            "--models", "FOLDER", "The model folder (or a folder of models) the manifest hashes (default: mappings/)."
         ),
     ] = None,
     warehouse: WarehouseOption = None,
@@ -474,16 +463,16 @@ def serve(
     delay: Annotated[float, typer.Option(metavar="SECONDS", help="Latency added to every request.")] = 0.0,
     fault: Annotated[
         list[str] | None,
-        typer.Option(
+        _option(
             "--fault",
-            metavar="KIND:TIMES[:MATCH]",
-            help="Inject a fault (429, 503, reset, truncate, slow, bad_envelope, not_json; TIMES may be *); repeatable.",
+            "KIND:TIMES[:MATCH]",
+            "Inject a fault (429, 503, reset, truncate, slow, bad_envelope, not_json; TIMES may be *); repeatable.",
         ),
     ] = None,
     fault_delay: Annotated[float, typer.Option(metavar="SECONDS", help="Seconds a 'slow' fault sleeps.")] = 1.0,
     corrupt: Annotated[
         list[str] | None,
-        typer.Option("--corrupt", metavar="KIND[:COUNT]", help="Corrupt served data pages; repeatable."),
+        _option("--corrupt", "KIND[:COUNT]", "Corrupt served data pages; repeatable."),
     ] = None,
     placeholders: Annotated[
         bool,
