@@ -280,7 +280,10 @@ def refresh(
     settings = _settings(warehouse=warehouse, base_url=base_url, models=mapping, rate_limit=rate_limit)
     if offline and rate_limit is None:
         settings = settings.with_(rate_limit=None)
-    with _clear_errors():
+    from .prefect_server import temporary_prefect_server
+
+    # Prefect's server boots on the other core while this process imports and checks its inputs.
+    with _clear_errors(), temporary_prefect_server() as prefect_server:
         from kolada_pipeline.warehouse.publish import ensure_not_locked
 
         from . import offline as offline_mode
@@ -288,6 +291,12 @@ def refresh(
 
         paths = WarehousePaths(settings.warehouse)
         ensure_not_locked(paths)
+        from prefect.settings import (
+            PREFECT_API_URL,
+            PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+            temporary_settings,
+        )
+
         from kolada_pipeline.flow import refresh as refresh_flow
 
         server = offline_mode.local_kolada() if offline else contextlib.nullcontext(settings.base_url)
@@ -300,14 +309,18 @@ def refresh(
                 # Prefect stores a flow run's parameters in its database (and shows them in its
                 # UI): a URL with a password reaches the flow through the environment instead.
                 os.environ["KOLADA_BASE_URL"], url = url, None
-            summary = refresh_flow(
-                mode=mode,
-                warehouse=str(settings.warehouse),
-                base_url=url,
-                mapping=[str(m) for m in settings.models] or None,
-                rate_limit=settings.rate_limit,
-                kpi_set=kpi_set,
-            )
+            api = {}
+            if prefect_server is not None:
+                api[PREFECT_API_URL] = prefect_server.ready(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
+            with temporary_settings(updates=api):
+                summary = refresh_flow(
+                    mode=mode,
+                    warehouse=str(settings.warehouse),
+                    base_url=url,
+                    mapping=[str(m) for m in settings.models] or None,
+                    rate_limit=settings.rate_limit,
+                    kpi_set=kpi_set,
+                )
         from .status import print_refresh_summary
 
         print_refresh_summary(out, summary)

@@ -45,9 +45,11 @@ def test_a_killed_refresh_leaves_no_process_behind(tmp_path, sig):
     try:
         me = psutil.Process(cli.pid)
         deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not _uvicorn(me):
-            assert cli.poll() is None, "the refresh ended before Prefect's server started"
-            assert time.monotonic() < deadline, "Prefect's temporary server did not start"
+        # Prefect's server starts as the command starts; kill once the flow runs beside it.
+        building = tmp_path / "w" / ".kolada.building.duckdb"
+        while not (_uvicorn(me) and building.exists()):
+            assert cli.poll() is None, "the refresh ended before the flow started beside Prefect's server"
+            assert time.monotonic() < deadline, "Prefect's temporary server or the flow did not start"
             time.sleep(0.2)
         descendants = me.children(recursive=True)
         assert descendants
