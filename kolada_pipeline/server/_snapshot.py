@@ -191,7 +191,7 @@ class Snapshot:
             real = tuple(sorted(allowed)) if real is None else tuple(u for u in real if u in allowed)
         wants_groups = group_ids is None or len(group_ids) > 0
 
-        rows = store.rows(Selection(q.kpis, None if wants_groups else real, q.years))
+        rows = store.rows(Selection(q.kpis, None if wants_groups else real, q.years), changed_since=q.from_date)
         unit_rows = rows if real is None else rows.filter(pl.col("unit").is_in(list(real)))
         unit_rows = self._unit_rows(unit_rows, q)
         if q.placeholders and q.years is not None and q.from_date is None:

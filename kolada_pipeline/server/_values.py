@@ -122,12 +122,22 @@ class ValueStore:
         return self._changes_frame
 
     # -- reading ------------------------------------------------------------------------------
-    def rows(self, sel: Selection) -> pl.DataFrame:
-        """Every row (live and tombstoned) matching `sel`, in ROW_SCHEMA columns, unordered."""
+    def rows(self, sel: Selection, changed_since: date | None = None) -> pl.DataFrame:
+        """Every row (live and tombstoned) matching `sel`, in ROW_SCHEMA columns, unordered.
+
+        With `changed_since`: no rows at all when none of them was updated on or after that day
+        (what a `from_date` query serves then), found without reading the bundled rows, which
+        all count as updated on `base_date`. A `from_date` request at x72 took 15 ms of server
+        CPU scanning rows it would not serve.
+        """
         with self._lock:
             aliases = self._alias_table()
             changes = self._change_table()
             identity = all(k == s for k, s in self._aliases.items())
+        if changed_since is not None and self._base_date < changed_since:
+            recent = _filtered(changes.lazy(), sel, "kpi").filter(pl.col("updated") >= changed_since)
+            if changes.height == 0 or recent.select(pl.len()).collect().item() == 0:
+                return pl.DataFrame(schema=ROW_SCHEMA)
         if sel.kpis is not None:
             aliases = aliases.filter(pl.col("kpi").is_in(list(sel.kpis)))
         base = self._base.lazy()
