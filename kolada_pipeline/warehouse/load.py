@@ -35,6 +35,11 @@ AGENDA_2030_GROUPS = ("G2KPI130255", "G2KPI196561")
 
 ProgressCallback = Callable[[int, int], None]  # (requests so far, rows staged so far)
 
+#: Fetched rows screened and staged at once. A page is a few thousand rows; the boundary gate
+#: (pandera) and DuckDB's insert cost about 25 ms a call whatever the size, so rows are gathered
+#: to this many first (measured at x16: a third of the fetch's time went to per-call overhead).
+STAGE_ROWS = 200_000
+
 
 def _short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
@@ -309,6 +314,13 @@ def stage_values(
     first = FirstPass()
     floor = first_year()
 
+    pending: list[pl.DataFrame] = []
+
+    def flush() -> None:
+        if pending:
+            _stage_chunk(con, pl.concat(pending, how="vertical_relaxed"), sources, counts, run_id, now)
+            pending.clear()
+
     def stage(frames: Iterable[pl.DataFrame]) -> None:
         for frame in frames:
             # The first pass asks for no years: its years before $KOLADA_FIRST_YEAR stay out.
@@ -321,9 +333,11 @@ def stage_values(
                 _stage_group_rows(con, group_rows)
             unit_rows = chunk.filter(~is_group)
             if unit_rows.height:
-                _stage_chunk(con, unit_rows, sources, counts, run_id, now)
+                pending.append(unit_rows)
+                if sum(f.height for f in pending) >= STAGE_ROWS:
+                    flush()
             if on_progress:
-                on_progress(client.requests_made - requests_before, counts.staged)
+                on_progress(client.requests_made - requests_before, counts.staged + sum(f.height for f in pending))
 
     if full_kpis and all_group:
         regions = sorted(u for u, t in unit_types.items() if t != "K")
@@ -349,6 +363,7 @@ def stage_values(
             before = client.requests_made
             stage(client.iter_values(delta_kpis, groups, None, from_date))
             counts.group_requests += client.requests_made - before
+    flush()
     before = counts.rejected
     run_script(con, "load/dedupe_staging.sql", run_id=run_id, now=now)
     [(deduped,)] = con.execute(read_sql("load/duplicate_count.sql")).fetchall()
