@@ -31,7 +31,7 @@ ENV = {
 def test_defaults_when_nothing_is_given():
     s = Settings.resolve(environ={})
     assert (s.warehouse, s.base_url, s.rate_limit) == (DEFAULT_WAREHOUSE, DEFAULT_BASE_URL, DEFAULT_RATE_LIMIT)
-    assert (s.retry_seconds, s.first_year, s.duckdb_memory_limit, s.models) == (90.0, 1980, None, ())
+    assert (s.retry_seconds, s.first_year, s.duckdb_memory_limit, s.models) == (90.0, 1980, "512MB", ())
     assert s.models_root == Path("mappings")
     assert set(s.sources.values()) == {"default"}
 
