@@ -310,7 +310,9 @@ def refresh(
                 # UI): a URL with a password reaches the flow through the environment instead.
                 os.environ["KOLADA_BASE_URL"], url = url, None
             api = {}
-            if prefect_server is not None:
+            if prefect_server is not None and PREFECT_API_URL.value():
+                prefect_server.stop()  # a Prefect profile (or a test harness) names a running server
+            elif prefect_server is not None:
                 api[PREFECT_API_URL] = prefect_server.ready(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
             with temporary_settings(updates=api):
                 summary = refresh_flow(

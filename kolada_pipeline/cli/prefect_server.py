@@ -11,7 +11,8 @@ It is the server Prefect would start: ``prefect.server.api.server:create_app`` u
 with the environment Prefect's ``SubprocessASGIServer`` gives it, reached through
 ``PREFECT_API_URL`` for the flow call, and stopped when the command ends (the supervisor of
 :mod:`kolada_pipeline.cli.environment` ends it too if this process is killed). With
-``PREFECT_API_URL`` set (a running Prefect server), nothing is started.
+``PREFECT_API_URL`` in the environment (a running Prefect server), nothing is started; when
+only Prefect's settings name one (a profile), the command stops this server unused.
 """
 
 from __future__ import annotations

@@ -83,7 +83,10 @@ def stored_error(exc: BaseException, secrets: Iterable[str] = ()) -> str:
     """The error as the journal and meta.refresh_run keep it: scrubbed of secrets, then capped.
 
     A run stopped by Ctrl-C or a signal says so plainly, whatever wrapped the interrupt on its
-    way out (Prefect may report it as a serialization error of its own)."""
+    way out (Prefect may report it as a serialization error of its own, or, for a SIGTERM while
+    the flow runs, as its ``TerminationSignal``, which carries the signal number)."""
+    if type(exc).__name__ == "TerminationSignal" and isinstance(getattr(exc, "signal", None), int):
+        exc = KeyboardInterrupt(f"signal {exc.signal}")
     text = f"{type(exc).__name__}: {exc}"
     stopped = (
         _SIGNAL.search(text) if not isinstance(exc, KeyboardInterrupt) else _SIGNAL.search(f"KeyboardInterrupt: {exc}")

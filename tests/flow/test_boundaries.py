@@ -412,3 +412,6 @@ def test_a_stopped_refresh_is_recorded_as_interrupted_not_as_prefect_s_error():
     )
     assert stored_error(KeyboardInterrupt()).startswith("interrupted (Ctrl-C)")
     assert stored_error(ValueError("boom")) == "ValueError: boom"
+    from prefect.exceptions import TerminationSignal  # a SIGTERM while the flow runs
+
+    assert stored_error(TerminationSignal(15)).startswith("interrupted (signal 15):")
