@@ -19,7 +19,8 @@ stat AS (
     SELECT fv.focus_municipality_id, fv.kpi_id, fv.year, fv.gender, fv.group_id,
            count(km.municipality_id)                          AS members,
            count(mv.value)                                    AS members_with_value,
-           avg(mv.value)                                      AS group_mean,
+           -- summed in value order, so the mean does not depend on the order rows are stored in
+           list_avg(list(mv.value ORDER BY mv.value) FILTER (WHERE mv.value IS NOT NULL)) AS group_mean,
            median(mv.value)                                   AS group_median,
            count(*) FILTER (WHERE (fv.higher_is_better AND mv.value > fv.focus_value)
                                OR (NOT fv.higher_is_better AND mv.value < fv.focus_value)) AS better,
