@@ -22,7 +22,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from kolada_client import redact_url
 from kolada_pipeline import __version__
 from kolada_pipeline.settings import Settings, apply_quiet_defaults
 from kolada_pipeline.warehouse.paths import WarehousePaths
@@ -305,6 +304,8 @@ def refresh(
             server as url,
             show_progress(err),
         ):
+            from kolada_client import redact_url
+
             if redact_url(url) != url:
                 # Prefect stores a flow run's parameters in its database (and shows them in its
                 # UI): a URL with a password reaches the flow through the environment instead.
