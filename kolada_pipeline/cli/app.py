@@ -224,7 +224,7 @@ def journal_if_unrecorded(paths: WarehousePaths, mode: str, base_url: str | None
                 record = runlog.RunRecord(
                     run_id=f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}",
                     started_at=started,
-                    mode=mode,
+                    mode=runlog.undecided_mode(mode, paths.published.exists()),
                     status="failed",
                     base_url=redact_url(base_url) if base_url else None,
                     finished_at=dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0),

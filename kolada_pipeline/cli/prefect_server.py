@@ -50,6 +50,14 @@ def _prefect_dir() -> str:
     return str(Path(spec.origin).parent.parent)
 
 
+def _end_with_parent() -> None:
+    """In the server's process before it runs: SIGTERM when the command's process ends."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
 class TemporaryPrefectServer:
     """A Prefect API server in a subprocess on a free loopback port; :meth:`ready` waits for it."""
 
@@ -83,6 +91,11 @@ class TemporaryPrefectServer:
             ],
             env=env,
             stdin=subprocess.DEVNULL,
+            # A terminal's Ctrl-C goes to the command's process group: the server must not die
+            # under the flow (the flow then waited 75 s on it); the command stops it itself.
+            start_new_session=True,
+            # Ended with this process however it ends (a SIGKILL cannot run stop()).
+            preexec_fn=_end_with_parent if sys.platform.startswith("linux") else None,
         )
 
     def ready(self, timeout: float) -> str:

@@ -187,6 +187,15 @@ def record_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
 KILLED = "the run ended without recording an outcome (killed or crashed)"
 
 
+def undecided_mode(mode: str | None, published: bool) -> str:
+    """The mode a run that failed before it chose one is recorded with (meta.refresh_run allows
+    only full and incremental): ``auto`` is what it would have run, incremental on a published
+    warehouse and full on none. It fetched nothing either way; the error says why it stopped."""
+    if mode in ("full", "incremental"):
+        return mode
+    return "incremental" if published else "full"
+
+
 def import_journal(con: duckdb.DuckDBPyConnection, journal: Path, current_run_id: str) -> int:
     """Copy runs the warehouse does not know yet (failed or killed ones) into meta.refresh_run."""
     known = {r[0] for r in con.execute(read_sql("runlog/run_ids.sql")).fetchall()}
@@ -195,6 +204,7 @@ def import_journal(con: duckdb.DuckDBPyConnection, journal: Path, current_run_id
         if rec["run_id"] in known or rec["run_id"] == current_run_id:
             continue
         fields = {c: rec.get(c) for c in RunRecord.COLUMNS}
+        fields["mode"] = undecided_mode(fields["mode"], published=True)  # journals of earlier versions
         if fields["status"] == "running":
             fields.update(status="failed", error=KILLED)
         record_run(con, RunRecord(**fields))

@@ -110,3 +110,14 @@ def test_importing_the_cli_and_the_warehouse_changes_no_environment():
     changed = json.loads(done.stdout)
     changed.pop("_RJEM_MALLOC_CONF", None)  # polars' allocator tunes itself at import: not ours
     assert changed == {}
+
+
+@pytest.mark.parametrize("value", ["abc", "64MB", "1KB", "256MB", "512"])
+def test_a_duckdb_memory_limit_that_cannot_work_names_the_variable(value):
+    with pytest.raises(SettingsError, match=r"\$KOLADA_DUCKDB_MEMORY_LIMIT"):
+        Settings.resolve(environ={"KOLADA_DUCKDB_MEMORY_LIMIT": value})
+
+
+@pytest.mark.parametrize("value", ["512MB", "2GB", "1.5GiB", "768 mb"])
+def test_duckdb_memory_limits_as_duckdb_writes_them(value):
+    assert Settings.resolve(environ={"KOLADA_DUCKDB_MEMORY_LIMIT": value}).duckdb_memory_limit == value

@@ -415,3 +415,36 @@ def test_a_stopped_refresh_is_recorded_as_interrupted_not_as_prefect_s_error():
     from prefect.exceptions import TerminationSignal  # a SIGTERM while the flow runs
 
     assert stored_error(TerminationSignal(15)).startswith("interrupted (signal 15):")
+
+
+def test_a_run_journaled_before_it_chose_its_mode_does_not_block_the_next_refresh(
+    warehouse_copy, kolada, plain_refresh
+):
+    """An early failure of `kolada refresh` (mode auto) used to be journaled with mode "auto",
+    which meta.refresh_run refuses: every later refresh then failed at publishing."""
+    import datetime as dt
+    import json
+
+    from kolada_pipeline.warehouse import runlog
+
+    journal = warehouse_copy.with_name("kolada.runs.jsonl")
+    early = runlog.RunRecord(
+        run_id="20260101T000000-early",
+        started_at=dt.datetime(2026, 1, 1),
+        mode="auto",  # as earlier versions wrote it
+        status="failed",
+        error="WarehouseHeldOpen: held",
+        finished_at=dt.datetime(2026, 1, 1),
+    )
+    runlog.append(journal, early)
+
+    summary = plain_refresh(warehouse_copy, kolada.base_url)
+
+    assert summary["status"] == "succeeded"
+    with duckdb.connect(str(warehouse_copy), read_only=True) as con:
+        [(mode, status)] = con.execute(
+            "SELECT mode, status FROM meta.refresh_run WHERE run_id = '20260101T000000-early'"
+        ).fetchall()
+    assert (mode, status) == ("incremental", "failed")
+    assert runlog.undecided_mode("auto", published=False) == "full"
+    assert json.loads(journal.read_text(encoding="utf-8").splitlines()[-1])["status"] == "succeeded"
