@@ -50,8 +50,9 @@ def wanted(argv: Sequence[str], environ: dict[str, str] | os._Environ[str] = os.
     )
 
 
-def _die_with_parent(parent: int) -> None:
-    """In the child, before it runs: SIGTERM when the supervisor dies (even by SIGKILL)."""
+def die_with_parent(parent: int) -> None:
+    """In a child, before it runs: SIGTERM when ``parent`` dies (even by SIGKILL). Used for the
+    supervised command and for Prefect's temporary server."""
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:  # pragma: no cover
         os._exit(70)
@@ -67,7 +68,7 @@ def run_supervised(argv: Sequence[str]) -> int:
         [sys.executable, "-c", _CHILD_CODE, *argv],
         env=env,
         # Safe here: the supervisor has started no threads. PR_SET_PDEATHSIG can only be set by the child itself.
-        preexec_fn=lambda: _die_with_parent(me),
+        preexec_fn=lambda: die_with_parent(me),
     )
 
     def forward(signum: int, _frame: FrameType | None) -> None:

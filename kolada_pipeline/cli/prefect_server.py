@@ -18,6 +18,7 @@ only Prefect's settings name one (a profile), the command stops this server unus
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import os
 import socket
@@ -28,6 +29,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import requests
+
+from .environment import die_with_parent
 
 __all__ = ["PrefectServerError", "TemporaryPrefectServer", "temporary_prefect_server"]
 
@@ -48,14 +51,6 @@ def _prefect_dir() -> str:
     if spec is None or spec.origin is None:  # pragma: no cover - prefect is a dependency
         raise PrefectServerError("Prefect is not installed")
     return str(Path(spec.origin).parent.parent)
-
-
-def _end_with_parent() -> None:
-    """In the server's process before it runs: SIGTERM when the command's process ends."""
-    import ctypes
-    import signal
-
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 class TemporaryPrefectServer:
@@ -95,7 +90,7 @@ class TemporaryPrefectServer:
             # under the flow (the flow then waited 75 s on it); the command stops it itself.
             start_new_session=True,
             # Ended with this process however it ends (a SIGKILL cannot run stop()).
-            preexec_fn=_end_with_parent if sys.platform.startswith("linux") else None,
+            preexec_fn=functools.partial(die_with_parent, os.getpid()) if sys.platform.startswith("linux") else None,
         )
 
     def ready(self, timeout: float) -> str:

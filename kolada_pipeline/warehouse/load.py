@@ -315,13 +315,17 @@ def stage_values(
     floor = first_year()
 
     pending: list[pl.DataFrame] = []
+    pending_rows = 0
 
     def flush() -> None:
+        nonlocal pending_rows
         if pending:
             _stage_chunk(con, pl.concat(pending, how="vertical_relaxed"), sources, counts, run_id, now)
             pending.clear()
+            pending_rows = 0
 
     def stage(frames: Iterable[pl.DataFrame]) -> None:
+        nonlocal pending_rows
         for frame in frames:
             # The first pass asks for no years: its years before $KOLADA_FIRST_YEAR stay out.
             chunk = frame.filter(pl.col("year").is_null() | (pl.col("year") >= floor))
@@ -334,10 +338,11 @@ def stage_values(
             unit_rows = chunk.filter(~is_group)
             if unit_rows.height:
                 pending.append(unit_rows)
-                if sum(f.height for f in pending) >= STAGE_ROWS:
+                pending_rows += unit_rows.height
+                if pending_rows >= STAGE_ROWS:
                     flush()
             if on_progress:
-                on_progress(client.requests_made - requests_before, counts.staged + sum(f.height for f in pending))
+                on_progress(client.requests_made - requests_before, counts.staged + pending_rows)
 
     if full_kpis and all_group:
         regions = sorted(u for u, t in unit_types.items() if t != "K")
